@@ -161,3 +161,130 @@ impl Drop for FileLock {
         let _ = self.file.unlock();
     }
 }
+
+/// File systems whose page cache all readers and writers of a file share (so a lockless read
+/// of the header sees every commit made by any process that could also take SQLite's locks).
+#[cfg(target_os = "linux")]
+const LOCAL_FILESYSTEMS: &[&str] = &[
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "ramfs", "f2fs", "zfs", "bcachefs", "jfs",
+    "reiserfs", "nilfs2", "overlay", "vfat", "exfat",
+];
+
+/// Whether the device `dev` (from `MetadataExt::dev`) holds a local file system, by
+/// `/proc/self/mountinfo`.
+///
+/// Caches that trust file metadata or a lockless read use this: on a network file system
+/// (NFS, Lustre, GPFS, CIFS, ...) a client may answer `stat` or `pread` from its own cache and
+/// miss a change made on another host.
+#[cfg(target_os = "linux")]
+pub fn is_local_filesystem(dev: u64) -> bool {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let device = format!("{major}:{minor}");
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    mountinfo_fstype(&mounts, &device).is_some_and(|fstype| LOCAL_FILESYSTEMS.contains(&fstype))
+}
+
+/// Other systems: no cheap, dependable way to tell a network file system; no cache.
+#[cfg(all(unix, not(target_os = "linux")))]
+pub fn is_local_filesystem(_dev: u64) -> bool {
+    false
+}
+
+/// The file system type of device `device` (`"major:minor"`) in mountinfo text.
+#[cfg(any(target_os = "linux", test))]
+fn mountinfo_fstype<'a>(mounts: &'a str, device: &str) -> Option<&'a str> {
+    mounts.lines().find_map(|line| {
+        if line.split(' ').nth(2) != Some(device) {
+            return None;
+        }
+        let (_, after) = line.split_once(" - ")?;
+        after.split(' ').next()
+    })
+}
+
+/// What a file's metadata says about its content: device, inode, size, modification and change
+/// times. Two equal stamps of a file on a local file system mean unchanged content, provided the
+/// older stamp was [settled](FileStamp::is_settled) when taken.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+#[cfg(unix)]
+impl FileStamp {
+    /// The stamp of `metadata` (from `fs::metadata` or `File::metadata`).
+    pub fn of(metadata: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            size: metadata.size(),
+            mtime: (metadata.mtime(), metadata.mtime_nsec()),
+            ctime: (metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
+
+    /// The device, for [`is_local_filesystem`].
+    pub fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    /// Whether the file last changed at least `min_age_seconds` before `now_seconds`.
+    ///
+    /// File timestamps can be as coarse as a scheduler tick, so two writes close together may
+    /// leave equal times; and an inode number freed by a rename can be reused. A stamp taken
+    /// after the file had been left alone for longer than that granularity cannot be repeated by
+    /// any later write (which gets a later change time), so only settled stamps are safe to
+    /// cache on.
+    pub fn is_settled(&self, now_seconds: i64, min_age_seconds: i64) -> bool {
+        self.ctime.0.saturating_add(min_age_seconds) < now_seconds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_types() {
+        let mounts = "25 24 0:23 / /dev/shm rw,relatime - tmpfs tmpfs rw\n\
+                      27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+                      90 27 0:52 / /home rw,relatime shared:5 - nfs4 server:/home rw,vers=4.2\n";
+        assert_eq!(mountinfo_fstype(mounts, "254:0"), Some("ext4"));
+        assert_eq!(mountinfo_fstype(mounts, "0:52"), Some("nfs4"));
+        assert_eq!(mountinfo_fstype(mounts, "0:23"), Some("tmpfs"));
+        assert_eq!(mountinfo_fstype(mounts, "9:9"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn temporary_directory_is_local() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dev = std::fs::metadata(dir.path()).unwrap().dev();
+        // The test machines keep temporary files on a local file system.
+        assert!(is_local_filesystem(dev));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stamps_change_with_every_write_and_settle_with_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        atomic_write(&path, b"one").unwrap();
+        let first = FileStamp::of(&std::fs::metadata(&path).unwrap());
+        atomic_write(&path, b"two").unwrap();
+        let second = FileStamp::of(&std::fs::metadata(&path).unwrap());
+        assert_ne!(first, second, "a rename gives a new inode");
+        assert!(!second.is_settled(second.ctime.0, 2));
+        assert!(second.is_settled(second.ctime.0 + 3, 2));
+    }
+}

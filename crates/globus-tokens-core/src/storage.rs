@@ -14,6 +14,8 @@ pub const DEFAULT_NAMESPACE: &str = "DEFAULT";
 /// The outcome of [`TokenStorage::compare_and_swap`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+// Returned once per call and never stored in bulk, so boxing the data would only add a step.
+#[allow(clippy::large_enum_variant)]
 pub enum SwapOutcome {
     /// The stored entry matched what was expected and now holds the new data.
     Swapped,

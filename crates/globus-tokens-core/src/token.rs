@@ -365,6 +365,32 @@ impl TokenResponse {
         }
     }
 
+    /// A response holding already-stored token data, as if received at `received_at_seconds`
+    /// (`expires_in` is the time left). Used to hand stored tokens to code that takes responses;
+    /// `identity_id` and extra fields are not carried over.
+    pub fn from_token_data(
+        tokens: impl IntoIterator<Item = TokenData>,
+        received_at_seconds: i64,
+    ) -> Self {
+        let grants = tokens
+            .into_iter()
+            .map(|data| TokenGrant {
+                expires_in: data.expires_at_seconds.saturating_sub(received_at_seconds),
+                resource_server: data.resource_server,
+                scope: data.scope,
+                access_token: data.access_token,
+                refresh_token: data.refresh_token,
+                token_type: data.token_type,
+                extra: Map::new(),
+            })
+            .collect();
+        TokenResponse {
+            grants,
+            id_token: None,
+            received_at_seconds,
+        }
+    }
+
     /// The tokens in the order the server sent them.
     pub fn grants(&self) -> &[TokenGrant] {
         &self.grants

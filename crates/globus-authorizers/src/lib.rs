@@ -1,0 +1,49 @@
+//! Globus Auth authorizers and token client, with renewal that never runs twice.
+//!
+//! The Rust counterpart of `globus_sdk.authorizers` and the OAuth2 parts of
+//! `globus_sdk.AuthClient`:
+//!
+//! - [`AuthClient`]: refresh-token, client-credentials and authorization-code (PKCE S256)
+//!   grants, revocation and authorize URLs, over ureq with timeouts and bounded retries;
+//! - [`GlobusAuthorizer`] and its kinds: [`NullAuthorizer`], [`BasicAuthorizer`],
+//!   [`AccessTokenAuthorizer`], [`RenewingAuthorizer`], [`RefreshTokenAuthorizer`],
+//!   [`ClientCredentialsAuthorizer`], and [`StorageAuthorizer`], which renews through a shared
+//!   token store so that several processes renew a token once;
+//! - [`AuthorizedAgent`]: sends requests with an authorizer and retries once after a 401.
+//!
+//! All authorizers are `Send + Sync`; renewal is single-flight: when many threads find the
+//! token stale, one request is made and every thread gets its result.
+//!
+//! ```
+//! use globus_authorizers::{GlobusAuthorizer, AccessTokenAuthorizer};
+//! let authorizer = AccessTokenAuthorizer::new("AT");
+//! assert_eq!(authorizer.get_authorization_header()?.as_deref(), Some("Bearer AT"));
+//! # Ok::<(), globus_authorizers::AuthError>(())
+//! ```
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod authorizer;
+mod client;
+mod error;
+mod http;
+mod pkce;
+mod renewing;
+mod storage;
+
+pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
+pub use client::{
+    AuthClient, AuthClientBuilder, AuthorizeParams, RetryPolicy, auth_base_url_for_environment,
+    auth_base_url_from_env,
+};
+pub use error::{AuthError, Result, TransportErrorKind};
+pub use http::{AuthorizedAgent, HttpReply};
+pub use pkce::PkceVerifier;
+pub use renewing::{
+    ClientCredentialsAuthorizer, ClientCredentialsSource, EXPIRES_ADJUST_SECONDS, OnRefresh,
+    RefreshTokenAuthorizer, RefreshTokenSource, RenewingAuthorizer, RenewingAuthorizerBuilder,
+    TokenSource,
+};
+pub use storage::{StorageAuthorizer, StorageTokenSource};

@@ -1,0 +1,451 @@
+//! `AuthClient` against the fake Globus Auth server over real HTTP.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use globus_authorizers::{
+    AuthClient, AuthError, AuthorizeParams, PkceVerifier, RetryPolicy, TransportErrorKind,
+};
+use globus_tokens_core::{ManualClock, Secret};
+use globus_tokens_testkit::fake_auth::{Failure, FakeAuthServer};
+
+const NATIVE: &str = "native-client-id";
+const CONFIDENTIAL: &str = "confidential-client-id";
+const SECRET: &str = "s3cr3t-value";
+const TRANSFER: &str = "transfer.api.globus.org";
+const TRANSFER_SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
+
+fn server() -> FakeAuthServer {
+    let server = FakeAuthServer::start();
+    server.register_native_client(NATIVE);
+    server.register_confidential_client(CONFIDENTIAL, SECRET);
+    server
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+fn native(server: &FakeAuthServer) -> AuthClient {
+    AuthClient::builder(NATIVE)
+        .base_url(server.base_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+fn confidential(server: &FakeAuthServer) -> AuthClient {
+    AuthClient::builder(CONFIDENTIAL)
+        .client_secret(SECRET)
+        .base_url(server.base_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+fn form(request: &globus_tokens_testkit::fake_auth::RecordedRequest) -> Vec<(&str, &str)> {
+    request
+        .form
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[test]
+fn refresh_grant_wire_fields_match_globus_sdk_native_client() {
+    let server = server();
+    let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let client = AuthClient::builder(NATIVE)
+        .base_url(server.base_url())
+        .clock(clock)
+        .build()
+        .unwrap();
+    let response = client
+        .oauth2_refresh_token(&Secret::new(refresh_token.clone()))
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(requests[0].path, "/v2/oauth2/token");
+    assert_eq!(
+        form(&requests[0]),
+        [
+            ("refresh_token", refresh_token.as_str()),
+            ("grant_type", "refresh_token"),
+            ("client_id", NATIVE)
+        ]
+    );
+    assert_eq!(
+        requests[0].header("authorization"),
+        None,
+        "native clients send no Basic header"
+    );
+    assert!(
+        requests[0]
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/x-www-form-urlencoded")
+    );
+    let token = &response.by_resource_server()[TRANSFER];
+    assert_eq!(token.expires_at_seconds, 1_000_000 + 172_800);
+    assert!(
+        token.refresh_token.is_some(),
+        "rotated refresh token returned"
+    );
+}
+
+#[test]
+fn confidential_client_uses_basic_auth_and_client_credentials_fields() {
+    let server = server();
+    let response = confidential(&server)
+        .oauth2_client_credentials_tokens(TRANSFER_SCOPE)
+        .unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(
+        form(request),
+        [
+            ("grant_type", "client_credentials"),
+            ("scope", TRANSFER_SCOPE)
+        ]
+    );
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic Y29uZmlkZW50aWFsLWNsaWVudC1pZDpzM2NyM3QtdmFsdWU=")
+    );
+    let tokens = response.by_resource_server();
+    assert_eq!(tokens.keys().collect::<Vec<_>>(), [TRANSFER]);
+    assert_eq!(tokens[TRANSFER].refresh_token, None);
+    assert!(
+        native(&server)
+            .oauth2_client_credentials_tokens(TRANSFER_SCOPE)
+            .is_err()
+    );
+}
+
+#[test]
+fn wrong_client_secret_is_an_api_error_not_retried() {
+    let server = server();
+    let client = AuthClient::builder(CONFIDENTIAL)
+        .client_secret("wrong")
+        .base_url(server.base_url())
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let err = client
+        .oauth2_client_credentials_tokens(TRANSFER_SCOPE)
+        .unwrap_err();
+    assert!(
+        matches!(&err, AuthError::Api { status: 401, code: Some(code), .. } if code == "invalid_client"),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.token_requests(),
+        1,
+        "4xx other than 429 is never retried"
+    );
+    assert!(!err.to_string().contains("wrong"));
+}
+
+#[test]
+fn authorization_code_exchange_with_pkce() {
+    let server = server();
+    let client = native(&server);
+    let verifier = PkceVerifier::generate().unwrap();
+    let redirect = "http://localhost:8123/callback";
+    let params = AuthorizeParams::new(format!("openid {TRANSFER_SCOPE}"), &verifier)
+        .redirect_uri(redirect)
+        .state("st4te")
+        .refresh_tokens(true)
+        .prefill_named_grant("My App Login")
+        .query_param("session_message", "hello world");
+    let url = client.oauth2_get_authorize_url(&params);
+    let expected_prefix = format!(
+        "{}v2/oauth2/authorize?client_id={NATIVE}&redirect_uri=http%3A%2F%2Flocalhost%3A8123%2Fcallback&scope=openid+urn%3Aglobus%3Aauth%3Ascope%3Atransfer.api.globus.org%3Aall&state=st4te&response_type=code&code_challenge={}&code_challenge_method=S256&access_type=offline&session_message=hello+world&prefill_named_grant=My+App+Login",
+        server.base_url(),
+        verifier.challenge()
+    );
+    assert_eq!(url, expected_prefix);
+
+    // Follow the authorize URL like a browser and take the code from the redirect.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let reply = agent.get(&url).call().unwrap();
+    assert_eq!(reply.status().as_u16(), 302);
+    let location = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "st4te");
+    let code = Secret::new(query["code"].clone());
+
+    let wrong = PkceVerifier::generate().unwrap();
+    let err = client
+        .oauth2_exchange_code_for_tokens(&code, redirect, Some(&wrong))
+        .unwrap_err();
+    assert!(
+        err.is_login_required(),
+        "PKCE mismatch is invalid_grant: {err:?}"
+    );
+
+    let verifier_text = verifier.expose().to_owned();
+    let code_text = code.expose().to_owned();
+    // The code was not consumed by the failed attempt in the fake; get a fresh one regardless.
+    let reply = agent.get(&url).call().unwrap();
+    let location = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
+    let code = Secret::new(
+        location
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned(),
+    );
+    let response = client
+        .oauth2_exchange_code_for_tokens(&code, redirect, Some(&verifier))
+        .unwrap();
+    let last = server.requests().into_iter().last().unwrap();
+    assert_eq!(
+        form(&last),
+        [
+            ("client_id", NATIVE),
+            ("grant_type", "authorization_code"),
+            ("code", code.expose()),
+            ("code_verifier", verifier_text.as_str()),
+            ("redirect_uri", redirect)
+        ]
+    );
+    let tokens = response.by_resource_server();
+    assert!(tokens.contains_key("auth.globus.org") && tokens.contains_key(TRANSFER));
+    assert!(
+        tokens[TRANSFER].refresh_token.is_some(),
+        "offline access gives refresh tokens"
+    );
+    assert!(
+        response.identity_id().is_some(),
+        "openid gives an id_token with sub"
+    );
+    assert!(!format!("{err:?}{response:?}").contains(&verifier_text));
+    assert!(!format!("{err:?}").contains(&code_text));
+    // A native client must send a verifier.
+    assert!(matches!(
+        client.oauth2_exchange_code_for_tokens(&code, redirect, None),
+        Err(AuthError::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn revoke_sends_token_and_client_id() {
+    let server = server();
+    let token = server.issue_access_token(TRANSFER, TRANSFER_SCOPE);
+    native(&server)
+        .oauth2_revoke_token(&Secret::new(token.clone()))
+        .unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v2/oauth2/token/revoke");
+    assert_eq!(
+        form(request),
+        [("token", token.as_str()), ("client_id", NATIVE)]
+    );
+    assert!(!server.is_valid_access_token(&token));
+    assert_eq!(server.revoke_requests(), 1);
+}
+
+#[test]
+fn invalid_grant_is_login_required() {
+    let server = server();
+    let err = native(&server)
+        .oauth2_refresh_token(&Secret::new("RT-unknown"))
+        .unwrap_err();
+    assert!(err.is_login_required(), "{err:?}");
+    assert!(!err.is_temporary());
+    assert_eq!(server.token_requests(), 1);
+    assert!(!err.to_string().contains("RT-unknown") && !format!("{err:?}").contains("RT-unknown"));
+}
+
+#[test]
+fn server_errors_and_throttling_are_retried_then_succeed() {
+    let server = server();
+    let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
+    server.fail_next([
+        Failure::ServerError,
+        Failure::TooManyRequests {
+            retry_after_seconds: 0,
+        },
+        Failure::ConnectionReset,
+    ]);
+    let response = native(&server)
+        .oauth2_refresh_token(&Secret::new(refresh_token))
+        .unwrap();
+    assert_eq!(server.token_requests(), 4);
+    assert_eq!(response.resource_servers().collect::<Vec<_>>(), [TRANSFER]);
+}
+
+#[test]
+fn retries_are_bounded() {
+    let server = server();
+    server.fail_next(std::iter::repeat_n(Failure::ServerError, 10));
+    let err = native(&server)
+        .oauth2_refresh_token(&Secret::new("RT"))
+        .unwrap_err();
+    assert!(matches!(err, AuthError::Api { status: 500, .. }), "{err:?}");
+    assert!(err.is_temporary());
+    assert_eq!(server.token_requests(), 4, "1 attempt + 3 retries");
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let server = server();
+    let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
+    server.fail_next([Failure::TooManyRequests {
+        retry_after_seconds: 1,
+    }]);
+    let client = AuthClient::builder(NATIVE)
+        .base_url(server.base_url())
+        .retry(RetryPolicy {
+            max_retries: 1,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_secs(5),
+        })
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    client
+        .oauth2_refresh_token(&Secret::new(refresh_token))
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+}
+
+#[test]
+fn a_hanging_server_times_out_without_retry() {
+    let server = server();
+    server.fail_next([Failure::Hang(Duration::from_secs(5))]);
+    let client = AuthClient::builder(NATIVE)
+        .base_url(server.base_url())
+        .timeout(Duration::from_millis(300))
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuthError::Transport {
+                kind: TransportErrorKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.token_requests(),
+        1,
+        "a timed-out refresh may have been processed: not retried"
+    );
+}
+
+#[test]
+fn malformed_success_replies_are_typed_errors() {
+    let server = server();
+    for failure in [Failure::TruncatedJson, Failure::WrongContentType] {
+        server.fail_next([failure.clone()]);
+        let err = native(&server)
+            .oauth2_refresh_token(&Secret::new("RT"))
+            .unwrap_err();
+        assert!(
+            matches!(err, AuthError::InvalidResponse { status: 200, .. }),
+            "{failure:?}: {err:?}"
+        );
+    }
+    server.fail_next(std::iter::repeat_n(Failure::TruncatedBody, 4));
+    let err = native(&server)
+        .oauth2_refresh_token(&Secret::new("RT"))
+        .unwrap_err();
+    assert!(matches!(err, AuthError::Transport { .. }), "{err:?}");
+}
+
+#[test]
+fn connection_refused_is_a_transport_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = AuthClient::builder(NATIVE)
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AuthError::Transport {
+                kind: TransportErrorKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_temporary());
+}
+
+#[test]
+fn base_url_comes_from_the_environment_like_globus_sdk() {
+    const CHILD: &str = "GLOBUS_AUTHORIZERS_ENV_TEST_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        let expected = std::env::var("EXPECTED_BASE").unwrap();
+        assert_eq!(AuthClient::native("x").unwrap().base_url(), expected);
+        return;
+    }
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("GLOBUS_SDK_SERVICE_URL_AUTH", "http://127.0.0.1:1234")],
+            "http://127.0.0.1:1234/",
+        ),
+        (
+            &[("GLOBUS_SDK_ENVIRONMENT", "sandbox")],
+            "https://auth.sandbox.globuscs.info/",
+        ),
+        (
+            &[
+                ("GLOBUS_SDK_ENVIRONMENT", "preview"),
+                ("GLOBUS_SDK_SERVICE_URL_AUTH", "http://override/"),
+            ],
+            "http://override/",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "base_url_comes_from_the_environment_like_globus_sdk",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env_remove("GLOBUS_SDK_SERVICE_URL_AUTH")
+            .env_remove("GLOBUS_SDK_ENVIRONMENT")
+            .envs(vars.iter().copied())
+            .env(CHILD, "1")
+            .env("EXPECTED_BASE", expected)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{vars:?}");
+    }
+}
+
+#[test]
+fn client_debug_hides_the_secret() {
+    let server = server();
+    let client = confidential(&server);
+    let shown = format!("{client:?}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(shown.contains(CONFIDENTIAL));
+}

@@ -1,0 +1,923 @@
+//! What both file formats share: reading and validating a token file, changing it under the
+//! sidecar lock, and writing it back atomically in Python's `json.dumps` byte format.
+//!
+//! A file is parsed into a [`Document`]: the top-level object (kept in file order, so unknown
+//! keys survive a rewrite in place) plus the token entries by namespace. Entries are validated
+//! when the file is read but kept as the JSON objects they were, so a write leaves every entry
+//! it does not touch byte-for-byte as another tool wrote it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use globus_tokens_core::fs::{self, FileLock};
+use globus_tokens_core::{
+    Clock as _, DEFAULT_NAMESPACE, Error, Result, SwapOutcome, SystemClock, TokenData,
+    TokenDataLayout, TokenResponse, UpdateFn, WRITER_VERSION, json_type_name, pyjson, swap_matches,
+};
+use serde_json::{Map, Value};
+
+const FORMAT_VERSION_KEY: &str = "format_version";
+const SDK_VERSION_KEY: &str = "globus-sdk.version";
+const BY_RS_KEY: &str = "by_rs";
+const DATA_KEY: &str = "data";
+
+/// Longest stretch of an unrecognised `format_version` string quoted in an error: enough to
+/// recognise a version, too short to leak much if a file is badly garbled.
+const MAX_QUOTED_VERSION: usize = 32;
+
+/// A token file format: what a handle writes, and what a file declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// globus-sdk's `SimpleJSONFileAdapter`: `{"by_rs": {RS: entry}}`.
+    V1,
+    /// globus-sdk's `JSONTokenStorage`: `{"data": {NAMESPACE: {RS: entry}}}`.
+    V2,
+}
+
+impl Format {
+    /// The `format_version` string for this format.
+    pub(crate) const fn version(self) -> &'static str {
+        match self {
+            Format::V1 => "1.0",
+            Format::V2 => "2.0",
+        }
+    }
+
+    /// The versions a handle writing this format reads, as in globus-sdk.
+    pub(crate) const fn readable(self) -> &'static [&'static str] {
+        match self {
+            Format::V1 => &["1.0"],
+            Format::V2 => &["1.0", "2.0"],
+        }
+    }
+
+    const fn layout(self) -> TokenDataLayout {
+        match self {
+            Format::V1 => TokenDataLayout::Legacy,
+            Format::V2 => TokenDataLayout::V2,
+        }
+    }
+
+    const fn container_key(self) -> &'static str {
+        match self {
+            Format::V1 => BY_RS_KEY,
+            Format::V2 => DATA_KEY,
+        }
+    }
+
+    fn from_version(version: &str) -> Option<Self> {
+        match version {
+            "1.0" => Some(Format::V1),
+            "2.0" => Some(Format::V2),
+            _ => None,
+        }
+    }
+}
+
+/// A token file as read: validated, ready to change and write back.
+#[derive(Debug)]
+pub(crate) struct Document {
+    /// The file's path as text, for error locations.
+    location: String,
+    /// The format the file declared; `None` when there was no file.
+    source: Option<Format>,
+    /// The top-level object in file order. The token container's slot holds a placeholder
+    /// until [`Document::into_bytes`] puts the (possibly changed) tokens back in the same place.
+    root: Map<String, Value>,
+    /// Token entries by namespace, in file order. A 1.0 file has only `DEFAULT`.
+    namespaces: Vec<(String, Map<String, Value>)>,
+}
+
+impl Document {
+    fn empty(path: &Path) -> Self {
+        Document {
+            location: path.display().to_string(),
+            source: None,
+            root: Map::new(),
+            namespaces: Vec::new(),
+        }
+    }
+
+    /// Parse and fully validate a file's bytes for a handle writing `reader`'s format.
+    pub(crate) fn parse(path: &Path, bytes: &[u8], reader: Format) -> Result<Self> {
+        let location = path.display().to_string();
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            // Not a file we or Python wrote (both always write an object); most likely a
+            // truncating writer that died, so say so rather than "expected value".
+            return Err(Error::JsonSyntax {
+                path: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: "the file is empty".to_owned(),
+            });
+        }
+        let mut root = match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(root)) => root,
+            Ok(other) => {
+                return Err(Error::invalid_data(
+                    location,
+                    format!(
+                        "the top level must be a JSON object, found {}",
+                        json_type_name(&other)
+                    ),
+                ));
+            }
+            Err(err) => return Err(Error::json_syntax(path, &err)),
+        };
+        let source = declared_format(&root, &location, reader)?;
+        match root.get(SDK_VERSION_KEY) {
+            // Python requires the key; we only require it to be a string when present, since
+            // every write puts our own version there anyway.
+            None | Some(Value::String(_)) => {}
+            Some(other) => {
+                return Err(Error::invalid_data(
+                    format!("{location}: {SDK_VERSION_KEY}"),
+                    format!("must be a string, found {}", json_type_name(other)),
+                ));
+            }
+        }
+        let container_key = source.container_key();
+        // `take` leaves `null` in the slot, which keeps the key's position for the rewrite.
+        let container = match root.get_mut(container_key) {
+            Some(slot) => slot.take(),
+            None => {
+                return Err(Error::invalid_data(
+                    location,
+                    format!("missing required key `{container_key}`"),
+                ));
+            }
+        };
+        let namespaces = match source {
+            Format::V1 => vec![(
+                DEFAULT_NAMESPACE.to_owned(),
+                validated_entries(container, &location, BY_RS_KEY)?,
+            )],
+            Format::V2 => object_at(container, &location, DATA_KEY)?
+                .into_iter()
+                .map(|(namespace, entries)| {
+                    let key_path = format!("{DATA_KEY}.{namespace}");
+                    let entries = validated_entries(entries, &location, &key_path)?;
+                    Ok((namespace, entries))
+                })
+                .collect::<Result<_>>()?,
+        };
+        Ok(Document {
+            location,
+            source: Some(source),
+            root,
+            namespaces,
+        })
+    }
+
+    fn tokens(&self, namespace: &str) -> Option<&Map<String, Value>> {
+        self.namespaces
+            .iter()
+            .find(|(name, _)| name == namespace)
+            .map(|(_, entries)| entries)
+    }
+
+    fn tokens_mut(&mut self, namespace: &str) -> &mut Map<String, Value> {
+        let index = match self
+            .namespaces
+            .iter()
+            .position(|(name, _)| name == namespace)
+        {
+            Some(index) => index,
+            None => {
+                self.namespaces.push((namespace.to_owned(), Map::new()));
+                self.namespaces.len() - 1
+            }
+        };
+        &mut self.namespaces[index].1
+    }
+
+    fn entry_location(&self, namespace: &str, resource_server: &str) -> String {
+        match self.source {
+            Some(Format::V1) => format!("{}: {BY_RS_KEY}.{resource_server}", self.location),
+            _ => format!(
+                "{}: {DATA_KEY}.{namespace}.{resource_server}",
+                self.location
+            ),
+        }
+    }
+
+    /// The entry for one resource server in `namespace`.
+    pub(crate) fn get(&self, namespace: &str, resource_server: &str) -> Result<Option<TokenData>> {
+        self.tokens(namespace)
+            .and_then(|entries| entries.get(resource_server))
+            .map(|entry| {
+                let location = self.entry_location(namespace, resource_server);
+                TokenData::from_json_value(entry, resource_server, &location)
+            })
+            .transpose()
+    }
+
+    /// Every entry in `namespace`.
+    pub(crate) fn all(&self, namespace: &str) -> Result<BTreeMap<String, TokenData>> {
+        let Some(entries) = self.tokens(namespace) else {
+            return Ok(BTreeMap::new());
+        };
+        entries
+            .iter()
+            .map(|(resource_server, entry)| {
+                let location = self.entry_location(namespace, resource_server);
+                let data = TokenData::from_json_value(entry, resource_server, &location)?;
+                Ok((resource_server.clone(), data))
+            })
+            .collect()
+    }
+
+    /// The namespaces holding at least one entry, sorted.
+    pub(crate) fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .namespaces
+            .iter()
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Replace (or add) one entry. An existing entry keeps its position, as a Python dict
+    /// assignment does.
+    fn put(&mut self, namespace: &str, resource_server: &str, data: &TokenData, layout: Format) {
+        let entry = Value::Object(data.to_json_object(layout.layout()));
+        self.tokens_mut(namespace)
+            .insert(resource_server.to_owned(), entry);
+    }
+
+    /// Remove one entry, keeping the others in order. An emptied namespace stays as `{}`, as
+    /// globus-sdk leaves it.
+    fn remove(&mut self, namespace: &str, resource_server: &str) -> bool {
+        self.namespaces
+            .iter_mut()
+            .find(|(name, _)| name == namespace)
+            .is_some_and(|(_, entries)| entries.shift_remove(resource_server).is_some())
+    }
+
+    /// The file's new bytes, in `writer`'s format.
+    ///
+    /// A file already in that format keeps its top-level keys where they were. A new file, or
+    /// a 1.0 file upgraded to 2.0, gets globus-sdk's key order (container, `format_version`,
+    /// `globus-sdk.version`) followed by any other keys the old file had.
+    pub(crate) fn into_bytes(self, writer: Format) -> Result<Vec<u8>> {
+        let container = match writer {
+            // A handle writing 1.0 only reads 1.0 files, so `DEFAULT` is the only namespace.
+            Format::V1 => self
+                .namespaces
+                .into_iter()
+                .find(|(name, _)| name == DEFAULT_NAMESPACE)
+                .map(|(_, entries)| entries)
+                .unwrap_or_default(),
+            Format::V2 => self
+                .namespaces
+                .into_iter()
+                .map(|(name, entries)| (name, Value::Object(entries)))
+                .collect(),
+        };
+        let container_key = writer.container_key();
+        let mut root = if self.source == Some(writer) {
+            self.root
+        } else {
+            let mut root = Map::new();
+            root.insert(container_key.to_owned(), Value::Null);
+            root.insert(FORMAT_VERSION_KEY.to_owned(), Value::Null);
+            root.insert(SDK_VERSION_KEY.to_owned(), Value::Null);
+            let old_container = self.source.map(Format::container_key);
+            for (key, value) in self.root {
+                if Some(key.as_str()) != old_container {
+                    // The three keys above keep their new places (and get new values below).
+                    root.entry(key).or_insert(value);
+                }
+            }
+            root
+        };
+        root.insert(container_key.to_owned(), Value::Object(container));
+        root.insert(FORMAT_VERSION_KEY.to_owned(), writer.version().into());
+        root.insert(SDK_VERSION_KEY.to_owned(), WRITER_VERSION.into());
+        pyjson::to_vec(&Value::Object(root)).map_err(|err| {
+            Error::invalid_data(self.location, format!("cannot encode as JSON: {err}"))
+        })
+    }
+}
+
+/// The format a file declares, if `reader` can read it.
+fn declared_format(root: &Map<String, Value>, location: &str, reader: Format) -> Result<Format> {
+    let found = match root.get(FORMAT_VERSION_KEY) {
+        Some(Value::String(version)) => {
+            if let Some(format) = Format::from_version(version)
+                .filter(|format| reader.readable().contains(&format.version()))
+            {
+                return Ok(format);
+            }
+            let quoted: String = version.chars().take(MAX_QUOTED_VERSION).collect();
+            if quoted.len() < version.len() {
+                format!("{quoted:?}...")
+            } else {
+                format!("{quoted:?}")
+            }
+        }
+        None => "missing".to_owned(),
+        Some(other) => format!("{} (not a string)", json_type_name(other)),
+    };
+    Err(Error::UnsupportedFormatVersion {
+        location: location.to_owned(),
+        found,
+        supported: reader.readable(),
+    })
+}
+
+/// `value` as an object, or an error naming `key_path` in the file.
+fn object_at(value: Value, location: &str, key_path: &str) -> Result<Map<String, Value>> {
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(Error::invalid_data(
+            format!("{location}: {key_path}"),
+            format!("must be a JSON object, found {}", json_type_name(&other)),
+        )),
+    }
+}
+
+/// The token entries at `key_path`, each checked to be valid token data.
+fn validated_entries(value: Value, location: &str, key_path: &str) -> Result<Map<String, Value>> {
+    let entries = object_at(value, location, key_path)?;
+    for (resource_server, entry) in &entries {
+        let entry_location = format!("{location}: {key_path}.{resource_server}");
+        TokenData::from_json_value(entry, resource_server, &entry_location)?;
+    }
+    Ok(entries)
+}
+
+/// Whether a change made to a [`Document`] needs writing back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Yes,
+    No,
+}
+
+/// How long a file must have been left alone before its parsed form may be cached: longer
+/// than the coarsest file-timestamp granularity, so no later write can leave an equal stamp.
+const SETTLE_SECONDS: i64 = 2;
+
+/// The parsed form of a file that has settled, reused while its metadata stamp is unchanged.
+///
+/// A read then costs one `stat` instead of open, read and parse. Every write, ours (a rename:
+/// a new inode) or Python's (a rewrite in place: new times, usually a new size), changes the
+/// stamp; and a stamp is only trusted if the file had settled when it was taken (see
+/// [`fs::FileStamp::is_settled`]), so two different contents can never share one. Used only on
+/// local file systems, where `stat` cannot be answered from a stale client cache.
+#[derive(Debug, Default)]
+struct ReadCache {
+    disabled: bool,
+    local: OnceLock<bool>,
+    #[cfg(unix)]
+    entry: Mutex<Option<(fs::FileStamp, Arc<Document>)>>,
+}
+
+impl ReadCache {
+    fn disabled() -> Self {
+        ReadCache {
+            disabled: true,
+            ..ReadCache::default()
+        }
+    }
+
+    fn clear(&self) {
+        #[cfg(unix)]
+        {
+            *self.entry.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+    }
+}
+
+/// One handle on a token file: its path, the format it writes and the namespace it uses.
+///
+/// Every public type's storage methods are these, so both formats share one implementation.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonFile {
+    path: PathBuf,
+    format: Format,
+    namespace: String,
+    /// Shared by the handles made from one another with [`JsonFile::with_namespace`].
+    cache: Arc<ReadCache>,
+}
+
+impl JsonFile {
+    pub(crate) fn new(path: PathBuf, format: Format, namespace: String) -> Self {
+        JsonFile {
+            path,
+            format,
+            namespace,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The same handle with the read cache on (the default) or off.
+    pub(crate) fn with_read_cache(mut self, enabled: bool) -> Self {
+        self.cache = Arc::new(if enabled {
+            ReadCache::default()
+        } else {
+            ReadCache::disabled()
+        });
+        self
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The same file and format in another namespace.
+    pub(crate) fn with_namespace(&self, namespace: String) -> Self {
+        JsonFile {
+            path: self.path.clone(),
+            format: self.format,
+            namespace,
+            cache: Arc::clone(&self.cache),
+        }
+    }
+
+    pub(crate) fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    /// Read the file as it is now; a missing file is an empty store.
+    ///
+    /// Takes no lock: writers replace the file by an atomic rename, so any read sees a whole
+    /// file.
+    pub(crate) fn load(&self) -> Result<Document> {
+        match fs::read_if_exists(&self.path)? {
+            None => Ok(Document::empty(&self.path)),
+            Some(bytes) => Document::parse(&self.path, &bytes, self.format),
+        }
+    }
+
+    /// Read-modify-write under the sidecar lock, so concurrent writers (threads or processes)
+    /// never lose each other's changes. The file is only replaced if `change` succeeds and
+    /// asks for it; any error leaves it untouched.
+    fn modify<T>(&self, change: impl FnOnce(&mut Document) -> (T, Write)) -> Result<T> {
+        let _lock = FileLock::exclusive_for(&self.path)?;
+        self.cache.clear();
+        let mut document = self.load()?;
+        let (result, write) = change(&mut document);
+        if write == Write::Yes {
+            let bytes = document.into_bytes(self.format)?;
+            fs::atomic_write(&self.path, &bytes)?;
+        }
+        Ok(result)
+    }
+
+    pub(crate) fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
+        self.modify(|document| {
+            for (resource_server, data) in token_data {
+                document.put(&self.namespace, resource_server, data, self.format);
+            }
+            ((), write_if(!token_data.is_empty()))
+        })
+    }
+
+    /// Store a response's tokens in the order the server sent them, which is the order
+    /// globus-sdk writes them in (and so keeps our files byte-identical to Python's).
+    pub(crate) fn store_response(&self, response: &TokenResponse) -> Result<()> {
+        let by_resource_server = response.by_resource_server();
+        self.modify(|document| {
+            for resource_server in response.resource_servers() {
+                // A resource server repeated in the response keeps its first position and its
+                // last data, as a Python dict does.
+                if let Some(data) = by_resource_server.get(resource_server) {
+                    document.put(&self.namespace, resource_server, data, self.format);
+                }
+            }
+            ((), write_if(!by_resource_server.is_empty()))
+        })
+    }
+
+    /// The file as it is now, for reading: from the cache when the file is unchanged since a
+    /// settled read, else read and parsed (and cached if settled).
+    #[cfg(unix)]
+    fn load_for_read(&self) -> Result<Arc<Document>> {
+        use std::io::Read as _;
+        let not_found = |err: &std::io::Error| err.kind() == std::io::ErrorKind::NotFound;
+        if self.cache.disabled {
+            return self.load().map(Arc::new);
+        }
+        let cached = self
+            .cache
+            .entry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some((stamp, document)) = cached {
+            match std::fs::metadata(&self.path) {
+                Ok(metadata) if fs::FileStamp::of(&metadata) == stamp => return Ok(document),
+                Ok(_) => {}
+                Err(err) if not_found(&err) => {}
+                Err(err) => return Err(Error::io("reading metadata of", &self.path, err)),
+            }
+        }
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(err) if not_found(&err) => return Ok(Arc::new(Document::empty(&self.path))),
+            Err(err) => return Err(Error::io("reading", &self.path, err)),
+        };
+        // The stamp of the very file read, not of whatever the path names a moment later.
+        let metadata = file
+            .metadata()
+            .map_err(|err| Error::io("reading metadata of", &self.path, err))?;
+        let mut bytes = Vec::with_capacity(
+            usize::try_from(metadata.len())
+                .unwrap_or(0)
+                .saturating_add(1),
+        );
+        file.read_to_end(&mut bytes)
+            .map_err(|err| Error::io("reading", &self.path, err))?;
+        let document = Arc::new(Document::parse(&self.path, &bytes, self.format)?);
+        let stamp = fs::FileStamp::of(&metadata);
+        let local = *self
+            .cache
+            .local
+            .get_or_init(|| fs::is_local_filesystem(stamp.dev()));
+        if local && stamp.is_settled(SystemClock.now_seconds(), SETTLE_SECONDS) {
+            *self
+                .cache
+                .entry
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some((stamp, Arc::clone(&document)));
+        }
+        Ok(document)
+    }
+
+    #[cfg(not(unix))]
+    fn load_for_read(&self) -> Result<Arc<Document>> {
+        self.load().map(Arc::new)
+    }
+
+    pub(crate) fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
+        self.load_for_read()?.get(&self.namespace, resource_server)
+    }
+
+    pub(crate) fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
+        // Absent now means "removed before we looked": no need to lock (or to create the lock
+        // file and directories for a store that does not exist).
+        if self.get_token_data(resource_server)?.is_none() {
+            return Ok(false);
+        }
+        self.modify(|document| {
+            let removed = document.remove(&self.namespace, resource_server);
+            (removed, write_if(removed))
+        })
+    }
+
+    pub(crate) fn compare_and_swap(
+        &self,
+        expected: Option<&TokenData>,
+        new: &TokenData,
+    ) -> Result<SwapOutcome> {
+        self.modify(|document| {
+            match document.get(&self.namespace, &new.resource_server) {
+                Ok(stored) if !swap_matches(stored.as_ref(), expected) => {
+                    return (Ok(SwapOutcome::Conflict(stored)), Write::No);
+                }
+                Ok(_) => {}
+                Err(err) => return (Err(err), Write::No),
+            }
+            document.put(&self.namespace, &new.resource_server, new, self.format);
+            (Ok(SwapOutcome::Swapped), Write::Yes)
+        })?
+    }
+
+    pub(crate) fn update_token_data(
+        &self,
+        resource_server: &str,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<Option<TokenData>> {
+        self.modify(|document| {
+            let current = match document.get(&self.namespace, resource_server) {
+                Ok(current) => current,
+                Err(err) => return (Err(err), Write::No),
+            };
+            match update(current.as_ref()) {
+                None => (Ok(current), Write::No),
+                Some(new) => {
+                    document.put(&self.namespace, resource_server, &new, self.format);
+                    (Ok(Some(new)), Write::Yes)
+                }
+            }
+        })?
+    }
+
+    pub(crate) fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
+        self.load_for_read()?.all(&self.namespace)
+    }
+
+    pub(crate) fn namespaces(&self) -> Result<Vec<String>> {
+        Ok(self.load_for_read()?.namespaces())
+    }
+}
+
+fn write_if(changed: bool) -> Write {
+    if changed { Write::Yes } else { Write::No }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, reader: Format) -> Result<Document> {
+        Document::parse(Path::new("tokens.json"), text.as_bytes(), reader)
+    }
+
+    const ENTRY: &str = r#"{"scope": "s", "access_token": "AT-secret", "refresh_token": null, "token_type": "Bearer", "expires_at_seconds": 2000000000, "resource_server": "rs"}"#;
+
+    fn v1(entries: &str) -> String {
+        format!(
+            r#"{{"by_rs": {entries}, "format_version": "1.0", "globus-sdk.version": "3.65.0"}}"#
+        )
+    }
+
+    fn v2(data: &str) -> String {
+        format!(r#"{{"data": {data}, "format_version": "2.0", "globus-sdk.version": "3.65.0"}}"#)
+    }
+
+    #[test]
+    fn empty_and_whitespace_files_are_syntax_errors_at_line_zero() {
+        for text in ["", "  \n\t"] {
+            match parse(text, Format::V2) {
+                Err(Error::JsonSyntax {
+                    line: 0,
+                    column: 0,
+                    ref message,
+                    ..
+                }) => {
+                    assert!(message.contains("empty"));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_json_is_a_syntax_error_with_position() {
+        let text = v1(&format!(r#"{{"rs": {ENTRY}}}"#));
+        let err = parse(&text[..40], Format::V1).unwrap_err();
+        assert!(matches!(err, Error::JsonSyntax { line: 1, .. }), "{err:?}");
+        assert!(err.to_string().starts_with("tokens.json is not valid JSON"));
+    }
+
+    #[test]
+    fn non_object_roots_are_rejected_by_type() {
+        for (text, kind) in [
+            ("[]", "an array"),
+            ("null", "null"),
+            ("\"x\"", "a string"),
+            ("3", "a number"),
+        ] {
+            let err = parse(text, Format::V1).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("tokens.json: the top level must be a JSON object, found {kind}")
+            );
+        }
+    }
+
+    #[test]
+    fn format_versions() {
+        let missing = parse(r#"{"by_rs": {}}"#, Format::V1).unwrap_err();
+        assert!(
+            matches!(missing, Error::UnsupportedFormatVersion { ref found, .. } if found == "missing")
+        );
+        let number = parse(r#"{"by_rs": {}, "format_version": 1.0}"#, Format::V1).unwrap_err();
+        assert!(
+            matches!(number, Error::UnsupportedFormatVersion { ref found, .. } if found == "a number (not a string)")
+        );
+        let v2_for_v1 = parse(&v2("{}"), Format::V1).unwrap_err();
+        assert_eq!(
+            v2_for_v1.to_string(),
+            "tokens.json: unsupported format version \"2.0\"; supported: 1.0"
+        );
+        let long = "9".repeat(100);
+        let text = format!(r#"{{"data": {{}}, "format_version": "{long}"}}"#);
+        let err = parse(&text, Format::V2).unwrap_err().to_string();
+        assert!(err.contains("...") && !err.contains(&long), "{err}");
+        assert!(parse(&v1("{}"), Format::V2).is_ok());
+        assert!(parse(&v2("{}"), Format::V2).is_ok());
+    }
+
+    #[test]
+    fn containers_must_be_objects() {
+        let err = parse(&v1("[]"), Format::V1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tokens.json: by_rs: must be a JSON object, found an array"
+        );
+        let err = parse(r#"{"format_version": "1.0"}"#, Format::V2).unwrap_err();
+        assert_eq!(err.to_string(), "tokens.json: missing required key `by_rs`");
+        let err = parse(&v2(r#"{"DEFAULT": 1}"#), Format::V2).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tokens.json: data.DEFAULT: must be a JSON object, found a number"
+        );
+        let err = parse(
+            r#"{"format_version": "2.0", "globus-sdk.version": 3, "data": {}}"#,
+            Format::V2,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tokens.json: globus-sdk.version: must be a string, found a number"
+        );
+    }
+
+    #[test]
+    fn entries_are_validated_with_their_key_path() {
+        let err = parse(
+            &v1(r#"{"transfer.api.globus.org": "AT-secret"}"#),
+            Format::V1,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tokens.json: by_rs.transfer.api.globus.org: token data must be a JSON object, found a string"
+        );
+        let bad = ENTRY.replace("2000000000", "\"soon\"");
+        let err = parse(&v2(&format!(r#"{{"ns": {{"rs": {bad}}}}}"#)), Format::V2).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidData { ref location, .. } if location == "tokens.json: data.ns.rs")
+        );
+        assert!(!format!("{err} {err:?}").contains("AT-secret"));
+    }
+
+    #[test]
+    fn v1_upgrade_keeps_unknown_keys_after_the_standard_ones() {
+        let text = format!(
+            r#"{{"first": 1, "by_rs": {{"rs": {ENTRY}}}, "format_version": "1.0", "globus-sdk.version": "3.65.0", "last": [2]}}"#
+        );
+        let document = parse(&text, Format::V2).unwrap();
+        let bytes = document.into_bytes(Format::V2).unwrap();
+        let expected = format!(
+            r#"{{"data": {{"DEFAULT": {{"rs": {ENTRY}}}}}, "format_version": "2.0", "globus-sdk.version": "{WRITER_VERSION}", "first": 1, "last": [2]}}"#
+        );
+        assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+    }
+
+    #[test]
+    fn rewrite_in_place_keeps_key_positions() {
+        let text = format!(
+            r#"{{"globus-sdk.version": "x", "extra": {{"a": null}}, "format_version": "1.0", "by_rs": {{"rs": {ENTRY}}}}}"#
+        );
+        let mut document = parse(&text, Format::V1).unwrap();
+        assert!(document.remove(DEFAULT_NAMESPACE, "rs"));
+        let bytes = document.into_bytes(Format::V1).unwrap();
+        let expected = format!(
+            r#"{{"globus-sdk.version": "{WRITER_VERSION}", "extra": {{"a": null}}, "format_version": "1.0", "by_rs": {{}}}}"#
+        );
+        assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+    }
+
+    #[test]
+    fn remove_keeps_order_and_empty_namespaces() {
+        let entries = format!(r#"{{"a": {ENTRY}, "b": {ENTRY}, "c": {ENTRY}}}"#);
+        let mut document = parse(&v2(&format!(r#"{{"ns": {entries}}}"#)), Format::V2).unwrap();
+        assert!(document.remove("ns", "a"));
+        assert!(!document.remove("ns", "a"));
+        assert!(!document.remove("other", "b"));
+        let names: Vec<_> = document.tokens("ns").unwrap().keys().cloned().collect();
+        assert_eq!(names, ["b", "c"]);
+        assert!(document.remove("ns", "b") && document.remove("ns", "c"));
+        assert!(document.namespaces().is_empty());
+        let bytes = document.into_bytes(Format::V2).unwrap();
+        assert!(
+            String::from_utf8(bytes)
+                .unwrap()
+                .starts_with(r#"{"data": {"ns": {}}, "#)
+        );
+    }
+
+    #[test]
+    fn unknown_entry_fields_survive_a_rewrite() {
+        let entry = ENTRY.replace("\"scope\"", "\"custom\": {\"k\": [1]}, \"scope\"");
+        let mut document = parse(
+            &v2(&format!(r#"{{"DEFAULT": {{"rs": {entry}}}}}"#)),
+            Format::V2,
+        )
+        .unwrap();
+        let data = document.get(DEFAULT_NAMESPACE, "rs").unwrap().unwrap();
+        assert_eq!(
+            data.extra.get("custom"),
+            Some(&serde_json::json!({"k": [1]}))
+        );
+        document.put(DEFAULT_NAMESPACE, "rs", &data, Format::V2);
+        let text = String::from_utf8(document.into_bytes(Format::V2).unwrap()).unwrap();
+        assert!(
+            text.contains(r#""token_type": "Bearer", "custom": {"k": [1]}}"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn namespaces_are_sorted_and_skip_empty_ones() {
+        let data =
+            format!(r#"{{"zeta": {{"rs": {ENTRY}}}, "empty": {{}}, "alpha": {{"rs": {ENTRY}}}}}"#);
+        let document = parse(&v2(&data), Format::V2).unwrap();
+        assert_eq!(document.namespaces(), ["alpha", "zeta"]);
+        assert_eq!(document.all("zeta").unwrap().len(), 1);
+        assert!(document.all("missing").unwrap().is_empty());
+        assert!(document.get("empty", "rs").unwrap().is_none());
+    }
+
+    #[test]
+    fn entries_without_resource_server_take_the_key() {
+        let entry = r#"{"scope": "s", "access_token": "AT", "expires_at_seconds": 1}"#;
+        let document = parse(
+            &v1(&format!(r#"{{"rs.example.org": {entry}}}"#)),
+            Format::V1,
+        )
+        .unwrap();
+        let data = document
+            .get(DEFAULT_NAMESPACE, "rs.example.org")
+            .unwrap()
+            .unwrap();
+        assert_eq!(data.resource_server, "rs.example.org");
+        assert_eq!(data.refresh_token, None);
+    }
+
+    /// One test, because it has to wait for the file to settle.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn read_cache_serves_settled_files_and_sees_every_kind_of_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let handle = JsonFile::new(path.clone(), Format::V2, DEFAULT_NAMESPACE.to_owned());
+        let token = |at: &str| TokenData::new("rs", "s", at, 2_000_000_000);
+        handle
+            .store_token_data(&[("rs".to_owned(), token("AT-0001"))].into())
+            .unwrap();
+        // Not settled yet: every read parses the file afresh.
+        let first = handle.load_for_read().unwrap();
+        assert!(!Arc::ptr_eq(&first, &handle.load_for_read().unwrap()));
+        std::thread::sleep(std::time::Duration::from_millis(3_100));
+        let settled = handle.load_for_read().unwrap();
+        assert!(
+            Arc::ptr_eq(&settled, &handle.load_for_read().unwrap()),
+            "a settled file is read once"
+        );
+        let other_namespace = handle.with_namespace("other".to_owned());
+        assert!(
+            Arc::ptr_eq(&settled, &other_namespace.load_for_read().unwrap()),
+            "handles share the cache"
+        );
+
+        // Another handle (another process, say) replaces the file: same size, new inode.
+        let writer = JsonFile::new(path.clone(), Format::V2, DEFAULT_NAMESPACE.to_owned());
+        writer
+            .store_token_data(&[("rs".to_owned(), token("AT-0002"))].into())
+            .unwrap();
+        assert_eq!(
+            handle
+                .get_token_data("rs")
+                .unwrap()
+                .unwrap()
+                .access_token
+                .expose(),
+            "AT-0002"
+        );
+
+        // Python rewrites in place (same inode, same size): still seen at once.
+        std::thread::sleep(std::time::Duration::from_millis(3_100));
+        assert!(Arc::ptr_eq(
+            &handle.load_for_read().unwrap(),
+            &handle.load_for_read().unwrap()
+        ));
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("AT-0002", "AT-0003");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(
+            handle
+                .get_token_data("rs")
+                .unwrap()
+                .unwrap()
+                .access_token
+                .expose(),
+            "AT-0003"
+        );
+
+        // Removal of the file is seen too, and a disabled cache never keeps anything.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(handle.get_token_data("rs").unwrap(), None);
+        let uncached =
+            JsonFile::new(path, Format::V2, DEFAULT_NAMESPACE.to_owned()).with_read_cache(false);
+        uncached
+            .store_token_data(&[("rs".to_owned(), token("AT-0004"))].into())
+            .unwrap();
+        assert!(!Arc::ptr_eq(
+            &uncached.load_for_read().unwrap(),
+            &uncached.load_for_read().unwrap()
+        ));
+    }
+}

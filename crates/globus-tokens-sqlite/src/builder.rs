@@ -1,0 +1,134 @@
+//! Options for opening a [`SqliteAdapter`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globus_tokens_core::{DEFAULT_NAMESPACE, Result};
+
+use crate::SqliteAdapter;
+
+/// How long a statement waits for another connection's lock before failing with a temporary
+/// error, unless [`SqliteAdapterBuilder::busy_timeout`] says otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// SQLite's journal mode: how a transaction is made atomic and durable.
+///
+/// See [`SqliteAdapterBuilder::journal_mode`] for the trade-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JournalMode {
+    /// The rollback journal (`PRAGMA journal_mode=DELETE`): SQLite's default and what
+    /// globus-sdk's Python classes use. Works on every file system, including NFS.
+    Delete,
+    /// The write-ahead log (`PRAGMA journal_mode=WAL`): readers no longer wait for writers and
+    /// commits are cheaper, but every process must be on the same host and the file system must
+    /// support shared memory; it does **not** work on network file systems such as the NFS home
+    /// directories common on HPC systems. The mode is stored in the file, so it also applies to
+    /// later openers (Python's included).
+    Wal,
+}
+
+impl JournalMode {
+    pub(crate) fn pragma_value(self) -> &'static str {
+        match self {
+            JournalMode::Delete => "delete",
+            JournalMode::Wal => "wal",
+        }
+    }
+}
+
+/// Options for opening a [`SqliteAdapter`]; made by [`SqliteAdapter::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use globus_tokens_core::TokenStorage;
+/// use globus_tokens_sqlite::{JournalMode, SqliteAdapter};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = SqliteAdapter::builder(dir.path().join("tokens.db"))
+///     .namespace("userprofile/alice")
+///     .busy_timeout(Duration::from_secs(5))
+///     .journal_mode(JournalMode::Delete)
+///     .open()?;
+/// assert_eq!(store.namespace(), "userprofile/alice");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `open` is called"]
+pub struct SqliteAdapterBuilder {
+    pub(crate) path: PathBuf,
+    pub(crate) namespace: String,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) journal_mode: Option<JournalMode>,
+    pub(crate) read_cache: bool,
+}
+
+impl SqliteAdapterBuilder {
+    pub(crate) fn new(path: &Path) -> Self {
+        SqliteAdapterBuilder {
+            path: path.to_path_buf(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            journal_mode: None,
+            read_cache: true,
+        }
+    }
+
+    /// The namespace the adapter reads and writes (default `"DEFAULT"`).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// How long to wait for a lock held by another connection or process before an operation
+    /// fails with a temporary [`Error::Backend`](globus_tokens_core::Error::Backend)
+    /// (default [`DEFAULT_BUSY_TIMEOUT`], 30 seconds).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Set the journal mode when opening.
+    ///
+    /// Without this call the file's journal mode is left as it is: new files get SQLite's
+    /// rollback journal ([`JournalMode::Delete`]), as globus-sdk's do, and existing files keep
+    /// whatever mode they have. Setting a mode that differs from the file's writes the new mode
+    /// into the file.
+    ///
+    /// [`JournalMode::Wal`] is an opt-in: it makes concurrent readers faster and commits
+    /// cheaper, but breaks on network file systems (NFS home directories on HPC systems), so
+    /// the default stays with the rollback journal. Both modes run with `synchronous=FULL`, and
+    /// SQLite creates the `-journal`, `-wal` and `-shm` files with the database file's
+    /// owner-only permissions. Ignored for `":memory:"` databases.
+    pub fn journal_mode(mut self, mode: JournalMode) -> Self {
+        self.journal_mode = Some(mode);
+        self
+    }
+
+    /// Whether [`get_token_data`](globus_tokens_core::TokenStorage::get_token_data) may answer
+    /// from a cache of entries it has read (default `true`).
+    ///
+    /// In the rollback-journal mode, every SQLite read takes and releases a file lock, which
+    /// costs several system calls. With the cache, a read first checks the database header (one
+    /// `pread`): SQLite's file-change counter there is bumped by every commit of every process,
+    /// and SQLite itself uses the same test to keep its page cache. While the header is
+    /// unchanged a cached entry is returned; any commit anywhere empties the cache. WAL-mode
+    /// files are never cached, and neither are files on network file systems (NFS, Lustre,
+    /// GPFS, CIFS, ...), where the header could come from a stale client-side cache: the cache
+    /// is used only on Linux, for files on local file systems (ext4, xfs, btrfs, tmpfs, ...).
+    ///
+    /// The header is read through one extra read-only descriptor per database file per process,
+    /// which is never closed (closing any descriptor of a file would drop the POSIX locks SQLite
+    /// holds on it). Turn the cache off for a process that opens very many different database
+    /// files. Has no effect elsewhere than on Linux, where there is no cache for files.
+    /// `":memory:"` databases are cached too (all their writes go through the adapter).
+    pub fn read_cache(mut self, enabled: bool) -> Self {
+        self.read_cache = enabled;
+        self
+    }
+
+    /// Open (creating if needed) the database; see [`SqliteAdapter::open`].
+    pub fn open(self) -> Result<SqliteAdapter> {
+        SqliteAdapter::open_with(self)
+    }
+}

@@ -1,0 +1,1127 @@
+//! An in-process Globus Auth, served over real HTTP on loopback, for tests of OAuth2 clients.
+//!
+//! [`FakeAuthServer::start`] binds `127.0.0.1` on an OS-chosen port and answers the Globus
+//! Auth endpoints a token client uses, with the same wire shapes as the real service:
+//!
+//! | Endpoint | Behaviour |
+//! |---|---|
+//! | `POST v2/oauth2/token` | `refresh_token`, `client_credentials` and `authorization_code` (PKCE S256) grants |
+//! | `POST v2/oauth2/token/revoke` | marks a token revoked; always `200 {"active": false}` |
+//! | `GET v2/oauth2/authorize` | `302` to `redirect_uri?code=..&state=..` (or an `error=` redirect) |
+//! | `GET v2/test/protected` | `200 {"ok":true}` for `Authorization: Bearer <valid access token>`, else `401` |
+//!
+//! Anything else is `404` (`405` for a known path with the wrong method). Every response
+//! carries `Connection: close`, so every request arrives on a new connection.
+//!
+//! Faults can be injected into the token endpoint with [`FakeAuthServer::fail_next`], and
+//! every request is recorded ([`FakeAuthServer::requests`]).
+//!
+//! ```
+//! use globus_tokens_testkit::fake_auth::FakeAuthServer;
+//!
+//! let server = FakeAuthServer::start();
+//! server.register_native_client("my-client");
+//! let rt = server.issue_refresh_token(
+//!     "my-client",
+//!     "transfer.api.globus.org",
+//!     "urn:globus:auth:scope:transfer.api.globus.org:all",
+//! );
+//! assert!(server.base_url().starts_with("http://127.0.0.1:"));
+//! assert!(server.is_valid_refresh_token(&rt));
+//! ```
+
+mod http;
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use self::http::{HttpRequest, Listener, Reply};
+
+/// The identity id (`sub`) in every `id_token` the server issues.
+pub const IDENTITY_ID: &str = "8f7e9c1a-3b5d-4e2f-9a6b-0c1d2e3f4a5b";
+/// The `preferred_username` in every `id_token` the server issues.
+pub const IDENTITY_USERNAME: &str = "tester@globusid.org";
+/// `expires_in` of issued tokens until [`FakeAuthServer::set_expires_in`] changes it.
+pub const DEFAULT_EXPIRES_IN: i64 = 172_800;
+/// The resource server of the `openid`, `profile` and `email` scopes.
+pub const AUTH_RESOURCE_SERVER: &str = "auth.globus.org";
+
+const TOKEN_PATH: &str = "/v2/oauth2/token";
+const REVOKE_PATH: &str = "/v2/oauth2/token/revoke";
+const AUTHORIZE_PATH: &str = "/v2/oauth2/authorize";
+const PROTECTED_PATH: &str = "/v2/test/protected";
+
+/// A fault injected into the token endpoint by [`FakeAuthServer::fail_next`].
+///
+/// Each queued failure replaces the normal handling of one `POST v2/oauth2/token` request
+/// (the request is still recorded and counted).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// `500` with a Globus-style JSON error body.
+    ServerError,
+    /// `429` with `Retry-After: <retry_after_seconds>` and a JSON error body.
+    TooManyRequests {
+        /// Value of the `Retry-After` header.
+        retry_after_seconds: u64,
+    },
+    /// `400 {"error": "invalid_grant", ...}`, whatever the request was.
+    InvalidGrant,
+    /// Sleep this long, then handle the request normally.
+    Slow(Duration),
+    /// Sleep this long without replying, then close the connection without a response.
+    Hang(Duration),
+    /// `200 application/json` whose body is a token response cut off half way: a complete
+    /// HTTP response (correct `Content-Length`) carrying invalid JSON.
+    TruncatedJson,
+    /// `200` announcing a full token response in `Content-Length` but closing the
+    /// connection half way through the body (a transport-level truncation).
+    TruncatedBody,
+    /// `200 text/html` with an HTML page, as a proxy or captive portal might send.
+    WrongContentType,
+    /// Read the request, then close the connection without sending any response.
+    ConnectionReset,
+}
+
+/// One request as the server received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// Path without the query, e.g. `/v2/oauth2/token`.
+    pub path: String,
+    /// Decoded query parameters, in order.
+    pub query: Vec<(String, String)>,
+    /// Headers with lowercased names, in order.
+    pub headers: Vec<(String, String)>,
+    /// Decoded `application/x-www-form-urlencoded` body fields, in order (empty for other
+    /// content types).
+    pub form: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// First form field with this name.
+    pub fn form_value(&self, name: &str) -> Option<&str> {
+        lookup(&self.form, name)
+    }
+
+    /// First query parameter with this name.
+    pub fn query_value(&self, name: &str) -> Option<&str> {
+        lookup(&self.query, name)
+    }
+
+    /// First header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        lookup(&self.headers, &name)
+    }
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A fake Globus Auth on `127.0.0.1`. Dropping it stops the server.
+///
+/// All methods take `&self`; the server is `Send + Sync` and can be shared across threads.
+pub struct FakeAuthServer {
+    shared: Arc<Shared>,
+    listener: Listener,
+    base_url: String,
+}
+
+impl std::fmt::Debug for FakeAuthServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAuthServer")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    shutdown: Arc<AtomicBool>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct AccessToken {
+    resource_server: String,
+    scope: String,
+    expires_at: Instant,
+    revoked: bool,
+    /// The authorization grant this token belongs to (for revocation of a refresh token).
+    grant: Option<u64>,
+}
+
+struct RefreshToken {
+    client_id: String,
+    resource_server: String,
+    scope: String,
+    /// Used (rotated away) or revoked.
+    invalid: bool,
+    grant: u64,
+}
+
+struct AuthorizationCode {
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    code_challenge: String,
+    offline: bool,
+    state: Option<String>,
+    used: bool,
+}
+
+struct State {
+    native_clients: HashSet<String>,
+    confidential_clients: HashMap<String, String>,
+    expires_in: i64,
+    rotate_refresh_tokens: bool,
+    token_delay: Duration,
+    authorize_error: Option<String>,
+    failures: VecDeque<Failure>,
+    access_tokens: HashMap<String, AccessToken>,
+    refresh_tokens: HashMap<String, RefreshToken>,
+    codes: HashMap<String, AuthorizationCode>,
+    requests: Vec<RecordedRequest>,
+    token_requests: usize,
+    revoke_requests: usize,
+    revoked: Vec<String>,
+    counter: u64,
+    random: RandomState,
+}
+
+impl State {
+    fn new() -> Self {
+        State {
+            native_clients: HashSet::new(),
+            confidential_clients: HashMap::new(),
+            expires_in: DEFAULT_EXPIRES_IN,
+            rotate_refresh_tokens: true,
+            token_delay: Duration::ZERO,
+            authorize_error: None,
+            failures: VecDeque::new(),
+            access_tokens: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            codes: HashMap::new(),
+            requests: Vec::new(),
+            token_requests: 0,
+            revoke_requests: 0,
+            revoked: Vec::new(),
+            counter: 0,
+            random: RandomState::new(),
+        }
+    }
+
+    /// A fresh value, unique within this server and unpredictable across servers.
+    fn unique(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        let mut hasher = self.random.build_hasher();
+        hasher.write_u64(self.counter);
+        let noise = hasher.finish();
+        format!("{prefix}{noise:016x}{:08x}", self.counter)
+    }
+
+    fn next_grant(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    fn new_access_token(
+        &mut self,
+        resource_server: &str,
+        scope: &str,
+        grant: Option<u64>,
+    ) -> String {
+        let token = self.unique("AT");
+        let expires_at = expiry(self.expires_in);
+        self.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                resource_server: resource_server.to_owned(),
+                scope: scope.to_owned(),
+                expires_at,
+                revoked: false,
+                grant,
+            },
+        );
+        token
+    }
+
+    fn new_refresh_token(
+        &mut self,
+        client_id: &str,
+        resource_server: &str,
+        scope: &str,
+        grant: u64,
+    ) -> String {
+        let token = self.unique("RT");
+        self.refresh_tokens.insert(
+            token.clone(),
+            RefreshToken {
+                client_id: client_id.to_owned(),
+                resource_server: resource_server.to_owned(),
+                scope: scope.to_owned(),
+                invalid: false,
+                grant,
+            },
+        );
+        token
+    }
+
+    fn access_token_valid(&self, token: &str) -> bool {
+        self.access_tokens
+            .get(token)
+            .is_some_and(|at| !at.revoked && Instant::now() < at.expires_at)
+    }
+
+    /// Revoke an access or refresh token. Revoking a refresh token also revokes every token
+    /// of the same grant (RFC 7009 section 2.1).
+    fn revoke(&mut self, token: &str) {
+        if let Some(at) = self.access_tokens.get_mut(token) {
+            at.revoked = true;
+        }
+        if let Some(grant) = self.refresh_tokens.get(token).map(|rt| rt.grant) {
+            for rt in self
+                .refresh_tokens
+                .values_mut()
+                .filter(|rt| rt.grant == grant)
+            {
+                rt.invalid = true;
+            }
+            for at in self
+                .access_tokens
+                .values_mut()
+                .filter(|at| at.grant == Some(grant))
+            {
+                at.revoked = true;
+            }
+        }
+    }
+}
+
+fn expiry(expires_in: i64) -> Instant {
+    let now = Instant::now();
+    match u64::try_from(expires_in) {
+        Ok(seconds) => now
+            .checked_add(Duration::from_secs(seconds))
+            .unwrap_or(now + Duration::from_secs(100 * 365 * 86_400)),
+        Err(_) => now,
+    }
+}
+
+/// `base64url-no-pad(sha256(verifier))`: the PKCE S256 `code_challenge` for a verifier.
+pub fn pkce_challenge(code_verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()))
+}
+
+/// The resource server a scope string belongs to, as Globus Auth assigns it:
+/// `urn:globus:auth:scope:RS:NAME` → `RS`; `openid`, `profile`, `email` →
+/// `auth.globus.org`; `https://auth.globus.org/scopes/RS/NAME` → `RS`. A dependent-scope
+/// suffix (`[...]`) is ignored. `None` for anything else.
+pub fn resource_server_of_scope(scope: &str) -> Option<String> {
+    let base = scope.split('[').next().unwrap_or(scope);
+    if matches!(base, "openid" | "profile" | "email") {
+        return Some(AUTH_RESOURCE_SERVER.to_owned());
+    }
+    if let Some(rest) = base.strip_prefix("urn:globus:auth:scope:") {
+        let (rs, name) = rest.rsplit_once(':')?;
+        return (!rs.is_empty() && !name.is_empty()).then(|| rs.to_owned());
+    }
+    if let Some(rest) = base.strip_prefix("https://auth.globus.org/scopes/") {
+        let (rs, name) = rest.split_once('/')?;
+        return (!rs.is_empty() && !name.is_empty()).then(|| rs.to_owned());
+    }
+    None
+}
+
+/// Group scopes by resource server, in order of first appearance. `Err(scope)` names the
+/// first scope with no resource server.
+fn group_scopes(scopes: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for scope in scopes {
+        let rs = resource_server_of_scope(scope).ok_or_else(|| scope.clone())?;
+        match groups.iter_mut().find(|(name, _)| *name == rs) {
+            Some((_, list)) => {
+                if !list.contains(scope) {
+                    list.push(scope.clone());
+                }
+            }
+            None => groups.push((rs, vec![scope.clone()])),
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(rs, list)| (rs, list.join(" ")))
+        .collect())
+}
+
+fn split_scopes(scope: &str) -> Vec<String> {
+    scope.split_whitespace().map(str::to_owned).collect()
+}
+
+impl FakeAuthServer {
+    /// Bind `127.0.0.1:0` and serve in background threads (one per connection, so any
+    /// number of concurrent requests, and an injected hang blocks only its own connection).
+    ///
+    /// Panics if the socket cannot be bound.
+    pub fn start() -> Self {
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new()),
+            shutdown: Arc::clone(&shutdown),
+        });
+        let handler_state = Arc::clone(&shared);
+        let listener = Listener::start(
+            shutdown,
+            Arc::new(move |request| handle(&handler_state, request)),
+        )
+        .expect("fake Globus Auth: bind 127.0.0.1:0");
+        let base_url = format!("http://{}/", listener.addr());
+        FakeAuthServer {
+            shared,
+            listener,
+            base_url,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`, with the trailing slash. Use it as
+    /// `GLOBUS_SDK_SERVICE_URL_AUTH`.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.listener.addr()
+    }
+
+    /// `base_url() + "v2/oauth2/token"`.
+    pub fn token_url(&self) -> String {
+        format!("{}v2/oauth2/token", self.base_url)
+    }
+
+    /// `base_url() + "v2/oauth2/token/revoke"`.
+    pub fn revoke_url(&self) -> String {
+        format!("{}v2/oauth2/token/revoke", self.base_url)
+    }
+
+    /// `base_url() + "v2/oauth2/authorize"`.
+    pub fn authorize_url_base(&self) -> String {
+        format!("{}v2/oauth2/authorize", self.base_url)
+    }
+
+    /// `base_url() + "v2/test/protected"`: `200 {"ok":true}` with
+    /// `Authorization: Bearer <valid access token>`, otherwise `401`.
+    pub fn protected_url(&self) -> String {
+        format!("{}v2/test/protected", self.base_url)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.shared.state()
+    }
+
+    /// Register a native (public) client: it identifies itself with `client_id` in the form.
+    pub fn register_native_client(&self, client_id: &str) {
+        self.state().native_clients.insert(client_id.to_owned());
+    }
+
+    /// Register a confidential client: it authenticates with HTTP Basic
+    /// (`client_secret_post`, i.e. `client_id` + `client_secret` form fields, is accepted too).
+    pub fn register_confidential_client(&self, client_id: &str, client_secret: &str) {
+        self.state()
+            .confidential_clients
+            .insert(client_id.to_owned(), client_secret.to_owned());
+    }
+
+    /// `expires_in` of tokens issued from now on (default [`DEFAULT_EXPIRES_IN`]). Zero or
+    /// negative values issue access tokens that are already expired.
+    pub fn set_expires_in(&self, seconds: i64) {
+        self.state().expires_in = seconds;
+    }
+
+    /// Whether a refresh grant invalidates the refresh token it used and returns a new one
+    /// (default `true`). When `false` the same refresh token is returned and stays valid.
+    pub fn set_rotate_refresh_tokens(&self, rotate: bool) {
+        self.state().rotate_refresh_tokens = rotate;
+    }
+
+    /// Every token-endpoint request waits this long before it is handled (injected failures
+    /// included), to widen race windows. Default zero.
+    pub fn set_token_delay(&self, delay: Duration) {
+        self.state().token_delay = delay;
+    }
+
+    /// When `Some(error)`, `v2/oauth2/authorize` redirects with `?error=<error>&
+    /// error_description=...&state=...` instead of a code (e.g. `"access_denied"` for refused
+    /// consent). `None` restores normal behaviour.
+    pub fn set_authorize_error(&self, error: Option<&str>) {
+        self.state().authorize_error = error.map(str::to_owned);
+    }
+
+    /// Seed a valid refresh token for `client_id` (which need not be registered yet) and
+    /// return it.
+    pub fn issue_refresh_token(
+        &self,
+        client_id: &str,
+        resource_server: &str,
+        scope: &str,
+    ) -> String {
+        let mut state = self.state();
+        let grant = state.next_grant();
+        state.new_refresh_token(client_id, resource_server, scope, grant)
+    }
+
+    /// Seed a valid access token (valid for the current `expires_in`) and return it.
+    pub fn issue_access_token(&self, resource_server: &str, scope: &str) -> String {
+        self.state().new_access_token(resource_server, scope, None)
+    }
+
+    /// Whether `token` was issued by this server, is not revoked and has not expired.
+    pub fn is_valid_access_token(&self, token: &str) -> bool {
+        self.state().access_token_valid(token)
+    }
+
+    /// Whether `token` is a refresh token of this server that is neither used (rotated away)
+    /// nor revoked.
+    pub fn is_valid_refresh_token(&self, token: &str) -> bool {
+        self.state()
+            .refresh_tokens
+            .get(token)
+            .is_some_and(|rt| !rt.invalid)
+    }
+
+    /// The resource server and scope an access token was issued for.
+    pub fn access_token_info(&self, token: &str) -> Option<(String, String)> {
+        self.state()
+            .access_tokens
+            .get(token)
+            .map(|at| (at.resource_server.clone(), at.scope.clone()))
+    }
+
+    /// Revoke a token directly, as if revoked elsewhere (not recorded as a request, not
+    /// listed by [`FakeAuthServer::revoked_tokens`]).
+    pub fn revoke_token(&self, token: &str) {
+        self.state().revoke(token);
+    }
+
+    /// Queue failures: each of the next token-endpoint requests gets the next one instead
+    /// of normal handling.
+    pub fn fail_next(&self, failures: impl IntoIterator<Item = Failure>) {
+        self.state().failures.extend(failures);
+    }
+
+    /// Queued failures not yet used.
+    pub fn pending_failures(&self) -> usize {
+        self.state().failures.len()
+    }
+
+    /// `POST v2/oauth2/token` requests received, including failed and injected ones.
+    pub fn token_requests(&self) -> usize {
+        self.state().token_requests
+    }
+
+    /// `POST v2/oauth2/token/revoke` requests received.
+    pub fn revoke_requests(&self) -> usize {
+        self.state().revoke_requests
+    }
+
+    /// Every request received, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Forget recorded requests and reset [`FakeAuthServer::token_requests`] and
+    /// [`FakeAuthServer::revoke_requests`] (tokens and clients stay).
+    pub fn clear_requests(&self) {
+        let mut state = self.state();
+        state.requests.clear();
+        state.token_requests = 0;
+        state.revoke_requests = 0;
+    }
+
+    /// Tokens named in revoke requests that were accepted, in order.
+    pub fn revoked_tokens(&self) -> Vec<String> {
+        self.state().revoked.clone()
+    }
+}
+
+impl Drop for FakeAuthServer {
+    fn drop(&mut self) {
+        self.listener.stop();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request handling
+
+fn parse_pairs(input: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(input)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn record(request: &HttpRequest) -> RecordedRequest {
+    let is_form = request.header("content-type").is_some_and(|ct| {
+        ct.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    RecordedRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request
+            .query
+            .as_deref()
+            .map(|q| parse_pairs(q.as_bytes()))
+            .unwrap_or_default(),
+        headers: request.headers.clone(),
+        form: if is_form {
+            parse_pairs(&request.body)
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn json_reply(status: u16, body: &Value) -> Reply {
+    Reply::new(status, "application/json", body.to_string())
+}
+
+/// Globus Auth's error JSON: OAuth2 `error` / `error_description` plus the `errors` array.
+fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
+    json_reply(
+        status,
+        &json!({
+            "error": error,
+            "error_description": description,
+            "errors": [{
+                "code": error,
+                "detail": description,
+                "status": status.to_string(),
+            }],
+        }),
+    )
+}
+
+fn handle(shared: &Shared, request: HttpRequest) -> Reply {
+    let recorded = record(&request);
+    let route = (request.method.as_str(), request.path.as_str());
+    let (delay, failure) = {
+        let mut state = shared.state();
+        state.requests.push(recorded.clone());
+        match route {
+            ("POST", TOKEN_PATH) => {
+                state.token_requests += 1;
+                (state.token_delay, state.failures.pop_front())
+            }
+            ("POST", REVOKE_PATH) => {
+                state.revoke_requests += 1;
+                (Duration::ZERO, None)
+            }
+            _ => (Duration::ZERO, None),
+        }
+    };
+    if !delay.is_zero() && !http::sleep_unless(&shared.shutdown, delay) {
+        return Reply::Close;
+    }
+    match route {
+        ("POST", TOKEN_PATH) => {
+            if let Some(failure) = failure
+                && let Some(reply) = injected(shared, failure)
+            {
+                return reply;
+            }
+            token_endpoint(&mut shared.state(), &request, &recorded)
+        }
+        ("POST", REVOKE_PATH) => revoke_endpoint(&mut shared.state(), &request, &recorded),
+        ("GET", AUTHORIZE_PATH) => authorize_endpoint(&mut shared.state(), &recorded),
+        (_, PROTECTED_PATH) => protected_endpoint(&shared.state(), &request),
+        (_, TOKEN_PATH | REVOKE_PATH) => {
+            oauth_error(405, "invalid_request", "method not allowed").with_header("Allow", "POST")
+        }
+        (_, AUTHORIZE_PATH) => {
+            Reply::new(405, "text/plain", "method not allowed\n").with_header("Allow", "GET")
+        }
+        _ => json_reply(
+            404,
+            &json!({"error": "not_found", "error_description": "no such endpoint"}),
+        ),
+    }
+}
+
+/// The reply for an injected failure; `None` means continue with normal handling.
+fn injected(shared: &Shared, failure: Failure) -> Option<Reply> {
+    let sample = json!({
+        "access_token": "AT-truncated",
+        "scope": "urn:globus:auth:scope:transfer.api.globus.org:all",
+        "expires_in": DEFAULT_EXPIRES_IN,
+        "token_type": "Bearer",
+        "resource_server": "transfer.api.globus.org",
+        "refresh_token": "RT-truncated",
+        "other_tokens": [],
+    })
+    .to_string();
+    Some(match failure {
+        Failure::ServerError => oauth_error(500, "internal_error", "injected server error"),
+        Failure::TooManyRequests {
+            retry_after_seconds,
+        } => oauth_error(429, "too_many_requests", "injected rate limit")
+            .with_header("Retry-After", retry_after_seconds.to_string()),
+        Failure::InvalidGrant => oauth_error(400, "invalid_grant", "injected invalid_grant"),
+        Failure::Slow(duration) => {
+            if !http::sleep_unless(&shared.shutdown, duration) {
+                return Some(Reply::Close);
+            }
+            return None;
+        }
+        Failure::Hang(duration) => {
+            http::sleep_unless(&shared.shutdown, duration);
+            Reply::Close
+        }
+        Failure::TruncatedJson => {
+            let cut = sample.len() / 2;
+            Reply::new(200, "application/json", &sample.as_bytes()[..cut])
+        }
+        Failure::TruncatedBody => {
+            let full = sample.len();
+            match Reply::new(200, "application/json", &sample.as_bytes()[..full / 2]) {
+                Reply::Response {
+                    status,
+                    content_type,
+                    extra_headers,
+                    body,
+                    ..
+                } => Reply::Response {
+                    status,
+                    content_type,
+                    extra_headers,
+                    body,
+                    declared_length: Some(full),
+                },
+                Reply::Close => Reply::Close,
+            }
+        }
+        Failure::WrongContentType => Reply::new(
+            200,
+            "text/html; charset=utf-8",
+            "<html><head><title>Maintenance</title></head><body><h1>Globus Auth is down for maintenance</h1></body></html>",
+        ),
+        Failure::ConnectionReset => Reply::Close,
+    })
+}
+
+enum Client {
+    Native(String),
+    Confidential(String),
+}
+
+impl Client {
+    fn id(&self) -> &str {
+        match self {
+            Client::Native(id) | Client::Confidential(id) => id,
+        }
+    }
+}
+
+fn basic_credentials(request: &HttpRequest) -> Option<Option<(String, String)>> {
+    let value = request.header("authorization")?;
+    let (scheme, encoded) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    Some(decoded.and_then(|text| {
+        text.split_once(':')
+            .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
+    }))
+}
+
+/// Authenticate the calling client: HTTP Basic for confidential clients (or
+/// `client_secret_post`), `client_id` in the form for native clients.
+fn authenticate(
+    state: &State,
+    request: &HttpRequest,
+    form: &[(String, String)],
+) -> Result<Client, Reply> {
+    let invalid = |why: &str| Err(oauth_error(401, "invalid_client", why));
+    match basic_credentials(request) {
+        Some(Some((id, secret))) => {
+            return match state.confidential_clients.get(&id) {
+                Some(expected) if *expected == secret => Ok(Client::Confidential(id)),
+                Some(_) => invalid("client secret is incorrect"),
+                None => invalid("unknown client"),
+            };
+        }
+        Some(None) => return invalid("malformed Basic credentials"),
+        None => {}
+    }
+    let Some(id) = lookup(form, "client_id") else {
+        return invalid("client authentication required");
+    };
+    if let Some(expected) = state.confidential_clients.get(id) {
+        return match lookup(form, "client_secret") {
+            Some(secret) if secret == expected => Ok(Client::Confidential(id.to_owned())),
+            Some(_) => invalid("client secret is incorrect"),
+            None => invalid("confidential clients must authenticate"),
+        };
+    }
+    if state.native_clients.contains(id) {
+        Ok(Client::Native(id.to_owned()))
+    } else {
+        invalid("unknown client")
+    }
+}
+
+fn token_endpoint(state: &mut State, request: &HttpRequest, recorded: &RecordedRequest) -> Reply {
+    let form = &recorded.form;
+    let client = match authenticate(state, request, form) {
+        Ok(client) => client,
+        Err(reply) => return reply,
+    };
+    match lookup(form, "grant_type") {
+        Some("refresh_token") => refresh_grant(state, &client, form),
+        Some("client_credentials") => client_credentials_grant(state, &client, form),
+        Some("authorization_code") => authorization_code_grant(state, &client, form),
+        Some(_) => json_reply(400, &json!({"error": "unsupported_grant_type"})),
+        None => oauth_error(400, "invalid_request", "grant_type is required"),
+    }
+}
+
+fn refresh_grant(state: &mut State, client: &Client, form: &[(String, String)]) -> Reply {
+    let Some(token) = lookup(form, "refresh_token") else {
+        return oauth_error(400, "invalid_request", "refresh_token is required");
+    };
+    let (resource_server, scope, grant) = match state.refresh_tokens.get(token) {
+        Some(rt) if !rt.invalid && rt.client_id == client.id() => {
+            (rt.resource_server.clone(), rt.scope.clone(), rt.grant)
+        }
+        _ => {
+            return oauth_error(
+                400,
+                "invalid_grant",
+                "refresh token is invalid, expired or revoked",
+            );
+        }
+    };
+    let refresh_token = if state.rotate_refresh_tokens {
+        if let Some(rt) = state.refresh_tokens.get_mut(token) {
+            rt.invalid = true;
+        }
+        state.new_refresh_token(client.id(), &resource_server, &scope, grant)
+    } else {
+        token.to_owned()
+    };
+    let access_token = state.new_access_token(&resource_server, &scope, Some(grant));
+    json_reply(
+        200,
+        &json!({
+            "access_token": access_token,
+            "scope": scope,
+            "expires_in": state.expires_in,
+            "token_type": "Bearer",
+            "resource_server": resource_server,
+            "refresh_token": refresh_token,
+            "other_tokens": [],
+        }),
+    )
+}
+
+fn client_credentials_grant(
+    state: &mut State,
+    client: &Client,
+    form: &[(String, String)],
+) -> Reply {
+    if let Client::Native(_) = client {
+        return oauth_error(
+            400,
+            "unauthorized_client",
+            "native clients cannot use client_credentials",
+        );
+    }
+    let scopes = split_scopes(lookup(form, "scope").unwrap_or(""));
+    if scopes.is_empty() {
+        return oauth_error(400, "invalid_scope", "scope is required");
+    }
+    let groups = match group_scopes(&scopes) {
+        Ok(groups) => groups,
+        Err(scope) => {
+            return oauth_error(400, "invalid_scope", &format!("unknown scope {scope:?}"));
+        }
+    };
+    let mut tokens: Vec<Map<String, Value>> = groups
+        .iter()
+        .map(|(rs, scope)| {
+            let access_token = state.new_access_token(rs, scope, None);
+            let mut token = Map::new();
+            token.insert("access_token".into(), access_token.into());
+            token.insert("scope".into(), scope.clone().into());
+            token.insert("expires_in".into(), state.expires_in.into());
+            token.insert("token_type".into(), "Bearer".into());
+            token.insert("resource_server".into(), rs.clone().into());
+            token
+        })
+        .collect();
+    let mut top = tokens.remove(0);
+    top.insert(
+        "other_tokens".into(),
+        Value::Array(tokens.into_iter().map(Value::Object).collect()),
+    );
+    json_reply(200, &Value::Object(top))
+}
+
+fn authorization_code_grant(
+    state: &mut State,
+    client: &Client,
+    form: &[(String, String)],
+) -> Reply {
+    let Some(code) = lookup(form, "code") else {
+        return oauth_error(400, "invalid_request", "code is required");
+    };
+    let Some(entry) = state.codes.get_mut(code) else {
+        return oauth_error(400, "invalid_grant", "authorization code is invalid");
+    };
+    if entry.client_id != client.id() {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "authorization code was issued to another client",
+        );
+    }
+    if entry.used {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "authorization code has already been used",
+        );
+    }
+    // Any redemption attempt by the right client consumes the code.
+    entry.used = true;
+    if lookup(form, "redirect_uri") != Some(entry.redirect_uri.as_str()) {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        );
+    }
+    let Some(verifier) = lookup(form, "code_verifier") else {
+        return oauth_error(400, "invalid_grant", "code_verifier is required");
+    };
+    if pkce_challenge(verifier) != entry.code_challenge {
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "code_verifier does not match code_challenge",
+        );
+    }
+    let scopes = entry.scopes.clone();
+    let offline = entry.offline;
+    let token_state = entry.state.clone().unwrap_or_else(|| "_default".to_owned());
+    let groups = match group_scopes(&scopes) {
+        Ok(groups) => groups,
+        Err(scope) => {
+            return oauth_error(400, "invalid_scope", &format!("unknown scope {scope:?}"));
+        }
+    };
+    let client_id = client.id().to_owned();
+    let mut tokens: Vec<Map<String, Value>> = groups
+        .iter()
+        .map(|(rs, scope)| {
+            let grant = state.next_grant();
+            let access_token = state.new_access_token(rs, scope, Some(grant));
+            let refresh_token: Value = if offline {
+                state.new_refresh_token(&client_id, rs, scope, grant).into()
+            } else {
+                Value::Null
+            };
+            let mut token = Map::new();
+            token.insert("access_token".into(), access_token.into());
+            token.insert("scope".into(), scope.clone().into());
+            token.insert("expires_in".into(), state.expires_in.into());
+            token.insert("token_type".into(), "Bearer".into());
+            token.insert("resource_server".into(), rs.clone().into());
+            token.insert("refresh_token".into(), refresh_token);
+            token.insert("state".into(), token_state.clone().into());
+            token
+        })
+        .collect();
+    let id_token: Value = if scopes.iter().any(|s| s == "openid") {
+        id_token(&client_id, &scopes, state.expires_in).into()
+    } else {
+        Value::Null
+    };
+    let mut top = tokens.remove(0);
+    top.insert(
+        "other_tokens".into(),
+        Value::Array(tokens.into_iter().map(Value::Object).collect()),
+    );
+    top.insert("id_token".into(), id_token);
+    json_reply(200, &Value::Object(top))
+}
+
+/// An unsigned JWT-shaped `header.payload.signature` whose payload names [`IDENTITY_ID`].
+fn id_token(client_id: &str, scopes: &[String], expires_in: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let mut claims = Map::new();
+    claims.insert("sub".into(), IDENTITY_ID.into());
+    claims.insert("iss".into(), "https://auth.globus.org".into());
+    claims.insert("aud".into(), client_id.into());
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), now.saturating_add(expires_in).into());
+    claims.insert("organization".into(), "Globus Test".into());
+    claims.insert(
+        "identity_provider".into(),
+        "41143743-f3c8-4d60-bbdb-eeecaba85bd9".into(),
+    );
+    claims.insert("identity_provider_display_name".into(), "Globus ID".into());
+    if scopes.iter().any(|s| s == "profile") {
+        claims.insert("name".into(), "Test User".into());
+        claims.insert("preferred_username".into(), IDENTITY_USERNAME.into());
+    }
+    if scopes.iter().any(|s| s == "email") {
+        claims.insert("email".into(), "tester@example.org".into());
+    }
+    let header = json!({"alg": "RS512", "typ": "JWT"}).to_string();
+    let payload = Value::Object(claims).to_string();
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode("not-a-real-signature"),
+    )
+}
+
+fn revoke_endpoint(state: &mut State, request: &HttpRequest, recorded: &RecordedRequest) -> Reply {
+    if let Err(reply) = authenticate(state, request, &recorded.form) {
+        return reply;
+    }
+    let Some(token) = lookup(&recorded.form, "token") else {
+        return oauth_error(400, "invalid_request", "token is required");
+    };
+    let token = token.to_owned();
+    state.revoke(&token);
+    state.revoked.push(token);
+    json_reply(200, &json!({"active": false}))
+}
+
+fn bad_authorize(message: &str) -> Reply {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    Reply::new(
+        400,
+        "text/html; charset=utf-8",
+        format!(
+            "<html><head><title>Bad request</title></head><body><p>{escaped}</p></body></html>"
+        ),
+    )
+}
+
+fn authorize_endpoint(state: &mut State, recorded: &RecordedRequest) -> Reply {
+    let query = &recorded.query;
+    let Some(client_id) = lookup(query, "client_id") else {
+        return bad_authorize("client_id is required");
+    };
+    if !state.native_clients.contains(client_id)
+        && !state.confidential_clients.contains_key(client_id)
+    {
+        return bad_authorize("unknown client_id");
+    }
+    let Some(redirect_uri) = lookup(query, "redirect_uri") else {
+        return bad_authorize("redirect_uri is required");
+    };
+    let Ok(mut location) = url::Url::parse(redirect_uri) else {
+        return bad_authorize("redirect_uri is not an absolute URL");
+    };
+    if lookup(query, "response_type") != Some("code") {
+        return bad_authorize("response_type must be code");
+    }
+    if lookup(query, "code_challenge_method") != Some("S256") {
+        return bad_authorize("code_challenge_method must be S256");
+    }
+    let Some(code_challenge) = lookup(query, "code_challenge").filter(|c| !c.is_empty()) else {
+        return bad_authorize("code_challenge is required");
+    };
+    let scopes = split_scopes(lookup(query, "scope").unwrap_or(""));
+    if scopes.is_empty() {
+        return bad_authorize("scope is required");
+    }
+    if let Err(scope) = group_scopes(&scopes) {
+        return bad_authorize(&format!("unknown scope {scope}"));
+    }
+    let state_param = lookup(query, "state").map(str::to_owned);
+    if let Some(error) = state.authorize_error.clone() {
+        {
+            let mut pairs = location.query_pairs_mut();
+            pairs.append_pair("error", &error);
+            pairs.append_pair("error_description", "The user did not grant consent");
+            if let Some(s) = &state_param {
+                pairs.append_pair("state", s);
+            }
+        }
+        return Reply::new(302, "text/html", "").with_header("Location", location.as_str());
+    }
+    let code = state.unique("code");
+    state.codes.insert(
+        code.clone(),
+        AuthorizationCode {
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            scopes,
+            code_challenge: code_challenge.to_owned(),
+            offline: lookup(query, "access_type") == Some("offline"),
+            state: state_param.clone(),
+            used: false,
+        },
+    );
+    {
+        let mut pairs = location.query_pairs_mut();
+        pairs.append_pair("code", &code);
+        if let Some(s) = &state_param {
+            pairs.append_pair("state", s);
+        }
+    }
+    Reply::new(302, "text/html", "").with_header("Location", location.as_str())
+}
+
+fn protected_endpoint(state: &State, request: &HttpRequest) -> Reply {
+    let token = request.header("authorization").and_then(|value| {
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    match token {
+        Some(token) if state.access_token_valid(token) => json_reply(200, &json!({"ok": true})),
+        _ => json_reply(
+            401,
+            &json!({
+                "code": "AuthenticationFailed",
+                "message": "Token is not active",
+                "request_id": "fake",
+            }),
+        )
+        .with_header("WWW-Authenticate", "Bearer"),
+    }
+}

@@ -1,0 +1,71 @@
+//! Store, load and renew Globus Auth OAuth2 tokens.
+//!
+//! This is the facade of the globus-tokens workspace: it re-exports the core types and, per
+//! cargo feature, the storage backends. Files are compatible with the Python libraries:
+//! globus-sdk (`SimpleJSONFileAdapter`, `JSONTokenStorage`, `SQLiteAdapter`,
+//! `SQLiteTokenStorage`) reads what these backends write, and they read what it writes.
+//!
+//! | feature | default | gives |
+//! |---|---|---|
+//! | `json` | yes | [`SimpleJsonFileAdapter`] (format 1.0), [`JsonTokenStorage`] (format 2.0) |
+//! | `sqlite` | yes | [`SqliteAdapter`] (tokens and config, namespaced) |
+//! | `authorizers` | no | [`authorizers`]: `AuthClient`, the six authorizer kinds, `StorageAuthorizer` |
+//! | `full` | no | all of the above |
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")] {
+//! use globus_tokens::{SqliteAdapter, TokenResponse, TokenStorage};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteAdapter::open(dir.path().join("tokens.db"))?;
+//! let response = TokenResponse::from_json(br#"{"access_token": "AT", "expires_in": 172800,
+//!     "scope": "urn:globus:auth:scope:transfer.api.globus.org:all", "token_type": "Bearer",
+//!     "resource_server": "transfer.api.globus.org", "refresh_token": "RT"}"#)?;
+//! store.store(&response)?;
+//! let transfer = store.get_token_data("transfer.api.globus.org")?.expect("stored above");
+//! assert_eq!(transfer.access_token.expose(), "AT");
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use globus_tokens_core::{
+    Clock, ConfigStorage, DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, ManualClock,
+    MemoryTokenStorage, Result, Secret, SwapOutcome, SystemClock, TokenData, TokenDataLayout,
+    TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION, fs, pyjson,
+};
+
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use globus_tokens_json::{JsonTokenStorage, SimpleJsonFileAdapter};
+
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use globus_tokens_sqlite::SqliteAdapter;
+
+/// The JSON file backends, in full (feature `json`).
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub mod json {
+    pub use globus_tokens_json::*;
+}
+
+/// The SQLite backend, in full (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite {
+    pub use globus_tokens_sqlite::*;
+}
+
+/// Authorizers and the Globus Auth client, in full (feature `authorizers`).
+#[cfg(feature = "authorizers")]
+#[cfg_attr(docsrs, doc(cfg(feature = "authorizers")))]
+pub mod authorizers {
+    pub use globus_authorizers::*;
+}
+
+/// Compiles the README's Rust example as a doctest, so it cannot rot.
+#[cfg(all(doctest, feature = "sqlite", feature = "authorizers"))]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
