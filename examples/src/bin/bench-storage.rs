@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use globus_tokens_core::{TokenResponse, TokenStorage};
-use globus_tokens_json::SimpleJsonFileAdapter;
-use globus_tokens_sqlite::SqliteAdapter;
+use globus_tokens::SimpleJsonFileAdapter;
+use globus_tokens::SqliteAdapter;
+use globus_tokens::{TokenResponse, TokenStorage};
 
 const RESPONSE: &[u8] = include_bytes!("../../data/response-authorization-code.json");
 const GET_RS: &str = "transfer.api.globus.org";

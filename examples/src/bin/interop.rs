@@ -22,11 +22,11 @@ use std::error::Error as StdError;
 use std::path::Path;
 use std::process::ExitCode;
 
-use globus_tokens_core::{
+use globus_tokens::SqliteAdapter;
+use globus_tokens::{
     ConfigStorage, EnumerableTokenStorage, TokenData, TokenDataLayout, TokenStorage,
 };
-use globus_tokens_json::{JsonTokenStorage, SimpleJsonFileAdapter};
-use globus_tokens_sqlite::SqliteAdapter;
+use globus_tokens::{JsonTokenStorage, SimpleJsonFileAdapter};
 use serde_json::{Map, Value, json};
 
 const SPEC: &str = include_str!("../../data/interop-tokens.json");

@@ -12,8 +12,8 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use globus_tokens_core::{Clock, EnumerableTokenStorage, SystemClock, TokenResponse, TokenStorage};
-use globus_tokens_sqlite::SqliteAdapter;
+use globus_tokens::SqliteAdapter;
+use globus_tokens::{Clock, EnumerableTokenStorage, SystemClock, TokenResponse, TokenStorage};
 
 /// A token response shaped like Globus Auth's reply to an authorization-code exchange.
 const RESPONSE: &[u8] = include_bytes!("../../data/response-authorization-code.json");
