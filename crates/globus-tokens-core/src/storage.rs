@@ -145,6 +145,9 @@ pub trait ConfigStorage: Send + Sync {
 
     /// Remove a named configuration object; `true` if it existed.
     fn remove_config(&self, config_name: &str) -> Result<bool>;
+
+    /// The names of the configuration objects in this handle's namespace, sorted.
+    fn config_names(&self) -> Result<Vec<String>>;
 }
 
 macro_rules! forward_token_storage {

@@ -705,6 +705,24 @@ impl ConfigStorage for SqliteAdapter {
             .map(|removed| removed > 0)
             .map_err(|err| self.db_error("removing config", err))
     }
+
+    fn config_names(&self) -> Result<Vec<String>> {
+        if !self.shared.schema.has_config_storage() {
+            return Err(self.no_config_table());
+        }
+        let inner = self.lock();
+        inner
+            .conn
+            .prepare_cached(
+                "SELECT config_name FROM config_storage WHERE namespace=? ORDER BY config_name",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map([self.namespace.as_str()], |row| row.get::<_, String>(0))?
+                    .collect()
+            })
+            .map_err(|err| self.db_error("listing config", err))
+    }
 }
 
 #[cfg(test)]

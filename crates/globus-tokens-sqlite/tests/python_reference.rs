@@ -363,3 +363,34 @@ fn writing_to_a_reference_file_keeps_other_namespaces() {
     );
     assert!(again.read_config("cli_config").unwrap().is_some());
 }
+
+#[test]
+fn config_names_list_each_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::copy_fixture("sdk-v1-sqlite.db", dir.path());
+    let store = SqliteAdapter::open(&path).unwrap();
+    assert_eq!(store.config_names().unwrap(), ["cli_config"]);
+    assert_eq!(
+        store
+            .with_namespace("userprofile/alice")
+            .config_names()
+            .unwrap(),
+        ["profile"]
+    );
+    assert!(
+        store
+            .with_namespace("nobody")
+            .config_names()
+            .unwrap()
+            .is_empty()
+    );
+    let v2 = common::copy_fixture("sdk-v2-sqlite.db", dir.path());
+    let err = SqliteAdapter::open(&v2)
+        .unwrap()
+        .config_names()
+        .unwrap_err();
+    assert!(
+        matches!(err, globus_tokens_core::Error::Unsupported { .. }),
+        "{err:?}"
+    );
+}

@@ -25,6 +25,7 @@
 
 pub mod conformance;
 pub mod data;
+pub mod dynamodb_server;
 pub mod fake_auth;
 pub mod multiprocess;
 

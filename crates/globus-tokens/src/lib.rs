@@ -10,6 +10,8 @@
 //! | `json` | yes | [`SimpleJsonFileAdapter`] (format 1.0), [`JsonTokenStorage`] (format 2.0) |
 //! | `sqlite` | yes | [`SqliteAdapter`] (tokens and config, namespaced) |
 //! | `authorizers` | no | [`authorizers`]: `AuthClient`, the six authorizer kinds, `StorageAuthorizer` |
+//! | `dynamodb` | no | [`dynamodb`]: `DynamoDbStorage` (seed and composite item layouts, blocking and async), table creation |
+//! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and plain JSON login storage (implies `authorizers`) |
 //! | `full` | no | all of the above |
 //!
 //! ```
@@ -63,6 +65,20 @@ pub mod sqlite {
 #[cfg_attr(docsrs, doc(cfg(feature = "authorizers")))]
 pub mod authorizers {
     pub use globus_authorizers::*;
+}
+
+/// DynamoDB token storage, in full (feature `dynamodb`).
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+pub mod dynamodb {
+    pub use globus_tokens_dynamodb::*;
+}
+
+/// Native-app login, fair-research-login's `NativeClient` in Rust, in full (feature `login`).
+#[cfg(feature = "login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "login")))]
+pub mod login {
+    pub use globus_native_login::*;
 }
 
 /// Compiles the README's Rust example as a doctest, so it cannot rot.

@@ -1,0 +1,270 @@
+//! fair-research-login's `JSONTokenStorage` file: a plain `{resource_server: group}` object.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use globus_tokens_core::fs::{FileLock, atomic_write, read_if_exists};
+use globus_tokens_core::pyjson::{PythonFormatter, to_vec_with};
+use globus_tokens_core::{
+    DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, Result, SwapOutcome, TokenData,
+    TokenDataLayout, TokenStorage, UpdateFn, json_type_name, swap_matches,
+};
+use serde_json::{Map, Value};
+
+use super::{LoginTokenStorage, UpdateTokensFn};
+
+/// fair-research-login's `JSONTokenStorage` (default file `mytokens.json`): one JSON object
+/// mapping each resource server to its token group, written as Python's
+/// `json.dump(tokens, fh, indent=2)` writes it.
+///
+/// Unlike the original, writes are atomic (temporary file + rename), the file is owner-only
+/// (0600), and read-modify-write cycles hold a lock on the sidecar `NAME.lock`. The order of
+/// resource servers already in the file is kept; new ones are appended. Groups are written with
+/// fair-research-login's six fields only: `identity_id` and unknown fields are dropped, because
+/// its `verify_token_group` rejects a file holding them.
+///
+/// It is also a [`TokenStorage`] with the single namespace `DEFAULT` (the format has no
+/// namespaces), so any tool built on the storage traits can use the file.
+///
+/// ```
+/// use globus_native_login::JsonTokenStorage;
+/// use globus_tokens_core::{TokenData, TokenStorage};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = JsonTokenStorage::new(dir.path().join("mytokens.json"));
+/// let data = TokenData::new("auth.globus.org", "openid", "AT", 2_000_000_000);
+/// store.store_token_data(&[(data.resource_server.clone(), data.clone())].into())?;
+/// assert_eq!(store.get_token_data("auth.globus.org")?, Some(data));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct JsonTokenStorage {
+    path: PathBuf,
+}
+
+/// The file's groups in file order.
+type Groups = Vec<(String, TokenData)>;
+
+impl JsonTokenStorage {
+    /// fair-research-login's default file name.
+    pub const DEFAULT_FILENAME: &'static str = "mytokens.json";
+
+    /// Storage in the JSON file at `path` (created on the first write).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        JsonTokenStorage { path: path.into() }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read_groups(&self) -> Result<Groups> {
+        let Some(bytes) = read_if_exists(&self.path)? else {
+            return Ok(Vec::new());
+        };
+        parse(&self.path, &bytes)
+    }
+
+    fn write_groups(&self, groups: &Groups) -> Result<()> {
+        let mut root = Map::new();
+        for (rs, data) in groups {
+            let mut group = data.clone();
+            group.identity_id = None;
+            group.extra.clear();
+            root.insert(
+                rs.clone(),
+                Value::Object(group.to_json_object(TokenDataLayout::Legacy)),
+            );
+        }
+        let bytes =
+            to_vec_with(&Value::Object(root), PythonFormatter::indented(2)).map_err(|err| {
+                Error::invalid_data(self.location(), format!("cannot serialize: {err}"))
+            })?;
+        atomic_write(&self.path, &bytes)
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Locked read-modify-write of the whole file; writes only if `update` changed something.
+    fn modify<T>(&self, update: impl FnOnce(&mut Groups) -> T) -> Result<T> {
+        let _lock = FileLock::exclusive_for(&self.path)?;
+        let before = self.read_groups()?;
+        let mut groups = before.clone();
+        let outcome = update(&mut groups);
+        if groups != before {
+            self.write_groups(&groups)?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// Parse the file: an object of objects (an empty file counts as no tokens, as in Python).
+fn parse(path: &Path, bytes: &[u8]) -> Result<Groups> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|err| Error::json_syntax(path, &err))?;
+    let Value::Object(root) = value else {
+        return Err(Error::invalid_data(
+            path.display().to_string(),
+            format!(
+                "root must be a JSON object, found {}",
+                json_type_name(&value)
+            ),
+        ));
+    };
+    root.iter()
+        .map(|(rs, group)| {
+            let location = format!("{}: {rs}", path.display());
+            TokenData::from_json_value(group, rs, &location).map(|data| (rs.clone(), data))
+        })
+        .collect()
+}
+
+/// Replace the groups with `tokens`, keeping the file order of those that stay.
+fn replace_all(groups: &mut Groups, tokens: &BTreeMap<String, TokenData>) {
+    groups.retain(|(rs, _)| tokens.contains_key(rs));
+    for (rs, data) in groups.iter_mut() {
+        if let Some(new) = tokens.get(rs) {
+            *data = new.clone();
+        }
+    }
+    for (rs, data) in tokens {
+        if !groups.iter().any(|(existing, _)| existing == rs) {
+            groups.push((rs.clone(), data.clone()));
+        }
+    }
+}
+
+fn merge(groups: &mut Groups, tokens: &BTreeMap<String, TokenData>) {
+    for (rs, data) in tokens {
+        match groups.iter_mut().find(|(existing, _)| existing == rs) {
+            Some((_, slot)) => *slot = data.clone(),
+            None => groups.push((rs.clone(), data.clone())),
+        }
+    }
+}
+
+impl LoginTokenStorage for JsonTokenStorage {
+    fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>> {
+        Ok(self.read_groups()?.into_iter().collect())
+    }
+
+    fn write_tokens(&self, tokens: &BTreeMap<String, TokenData>) -> Result<()> {
+        self.modify(|groups| replace_all(groups, tokens))
+    }
+
+    /// Removes the file (as fair-research-login does); no file is not an error.
+    fn clear_tokens(&self) -> Result<()> {
+        let _lock = FileLock::exclusive_for(&self.path)?;
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(Error::io("removing", &self.path, err)),
+        }
+    }
+
+    fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
+        self.modify(|groups| {
+            let mut tokens: BTreeMap<String, TokenData> = groups.iter().cloned().collect();
+            update(&mut tokens);
+            replace_all(groups, &tokens);
+        })
+    }
+}
+
+impl TokenStorage for JsonTokenStorage {
+    fn namespace(&self) -> &str {
+        DEFAULT_NAMESPACE
+    }
+
+    fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
+        if token_data.is_empty() {
+            return Ok(());
+        }
+        self.modify(|groups| merge(groups, token_data))
+    }
+
+    fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
+        Ok(self
+            .read_groups()?
+            .into_iter()
+            .find(|(rs, _)| rs == resource_server)
+            .map(|(_, data)| data))
+    }
+
+    fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
+        self.modify(|groups| {
+            let before = groups.len();
+            groups.retain(|(rs, _)| rs != resource_server);
+            groups.len() != before
+        })
+    }
+
+    fn compare_and_swap(
+        &self,
+        expected: Option<&TokenData>,
+        new: &TokenData,
+    ) -> Result<SwapOutcome> {
+        self.modify(|groups| {
+            let stored = groups
+                .iter()
+                .find(|(rs, _)| *rs == new.resource_server)
+                .map(|(_, data)| data.clone());
+            if swap_matches(stored.as_ref(), expected) {
+                merge(
+                    groups,
+                    &BTreeMap::from([(new.resource_server.clone(), new.clone())]),
+                );
+                SwapOutcome::Swapped
+            } else {
+                SwapOutcome::Conflict(stored)
+            }
+        })
+    }
+
+    fn update_token_data(
+        &self,
+        resource_server: &str,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<Option<TokenData>> {
+        self.modify(|groups| {
+            let stored = groups
+                .iter()
+                .find(|(rs, _)| rs == resource_server)
+                .map(|(_, data)| data.clone());
+            match update(stored.as_ref()) {
+                Some(new) => {
+                    merge(
+                        groups,
+                        &BTreeMap::from([(resource_server.to_owned(), new.clone())]),
+                    );
+                    Some(new)
+                }
+                None => stored,
+            }
+        })
+    }
+
+    fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {
+        Some(self)
+    }
+}
+
+impl EnumerableTokenStorage for JsonTokenStorage {
+    fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
+        self.read_tokens()
+    }
+
+    fn namespaces(&self) -> Result<Vec<String>> {
+        Ok(if self.read_groups()?.is_empty() {
+            Vec::new()
+        } else {
+            vec![DEFAULT_NAMESPACE.to_owned()]
+        })
+    }
+}

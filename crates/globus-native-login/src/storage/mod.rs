@@ -1,0 +1,208 @@
+//! fair-research-login's token storage protocol and its implementations.
+
+mod ini;
+mod json;
+mod multiclient;
+
+use std::collections::BTreeMap;
+
+use globus_tokens_core::{Error, Result, TokenData, TokenStorage};
+
+pub use json::JsonTokenStorage;
+pub use multiclient::MultiClientTokenStorage;
+
+/// The fields fair-research-login keeps for a resource server (its `TOKEN_GROUP_KEYS`); its
+/// `verify_token_group` rejects a group with any other field.
+pub const TOKEN_GROUP_KEYS: [&str; 6] = [
+    "scope",
+    "access_token",
+    "refresh_token",
+    "token_type",
+    "expires_at_seconds",
+    "resource_server",
+];
+
+/// A read-modify-write step given to [`LoginTokenStorage::update_tokens`].
+pub type UpdateTokensFn<'a> = dyn FnMut(&mut BTreeMap<String, TokenData>) + 'a;
+
+/// fair-research-login's token storage protocol: `read_tokens`, `write_tokens`, `clear_tokens`.
+///
+/// Tokens are grouped by resource server. [`LoginTokenStorage::update_tokens`] is a
+/// read-modify-write step that file stores run under their lock, so two processes saving tokens
+/// at once lose neither's; the default runs read then write without a lock.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use globus_native_login::{JsonTokenStorage, LoginTokenStorage};
+/// use globus_tokens_core::TokenData;
+///
+/// let dir = tempfile::tempdir()?;
+/// let storage = JsonTokenStorage::new(dir.path().join("mytokens.json"));
+/// let tokens = BTreeMap::from([(
+///     "auth.globus.org".to_owned(),
+///     TokenData::new("auth.globus.org", "openid", "AT", 2_000_000_000),
+/// )]);
+/// storage.write_tokens(&tokens)?;
+/// assert_eq!(storage.read_tokens()?, tokens);
+/// storage.clear_tokens()?;
+/// assert!(storage.read_tokens()?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait LoginTokenStorage: Send + Sync + std::fmt::Debug {
+    /// Every saved token group, by resource server (empty when nothing is saved).
+    fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>>;
+
+    /// Replace the saved token groups with `tokens`.
+    fn write_tokens(&self, tokens: &BTreeMap<String, TokenData>) -> Result<()>;
+
+    /// Remove every saved token group.
+    fn clear_tokens(&self) -> Result<()>;
+
+    /// Read, let `update` change the groups, write the result (if it changed).
+    fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
+        let before = self.read_tokens()?;
+        let mut after = before.clone();
+        update(&mut after);
+        if after != before {
+            self.write_tokens(&after)?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! forward_login_storage {
+    ($($target:ty),*) => {$(
+        impl<S: LoginTokenStorage + ?Sized> LoginTokenStorage for $target {
+            fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>> {
+                (**self).read_tokens()
+            }
+            fn write_tokens(&self, tokens: &BTreeMap<String, TokenData>) -> Result<()> {
+                (**self).write_tokens(tokens)
+            }
+            fn clear_tokens(&self) -> Result<()> {
+                (**self).clear_tokens()
+            }
+            fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
+                (**self).update_tokens(update)
+            }
+        }
+    )*};
+}
+
+forward_login_storage!(std::sync::Arc<S>, Box<S>, &S);
+
+/// Lets any [`TokenStorage`] that can list its contents (SQLite, JSON 2.0, memory, ...) serve
+/// as [`LoginTokenStorage`], in the store's namespace.
+///
+/// `read_tokens` needs [`TokenStorage::as_enumerable`]; a store that cannot list fails with
+/// [`Error::Unsupported`] rather than pretending to be empty. Writes change only the resource
+/// servers that differ, as one batch; removals are one call per resource server.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use globus_native_login::{LoginTokenStorage, TokenStorageAdapter};
+/// use globus_tokens_core::{MemoryTokenStorage, TokenData, TokenStorage};
+///
+/// let storage = TokenStorageAdapter::new(MemoryTokenStorage::new());
+/// let data = TokenData::new("auth.globus.org", "openid", "AT", 2_000_000_000);
+/// storage.write_tokens(&BTreeMap::from([("auth.globus.org".to_owned(), data.clone())]))?;
+/// assert_eq!(storage.inner().get_token_data("auth.globus.org")?, Some(data));
+/// # Ok::<(), globus_tokens_core::Error>(())
+/// ```
+pub struct TokenStorageAdapter<S> {
+    inner: S,
+}
+
+impl<S: TokenStorage> std::fmt::Debug for TokenStorageAdapter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenStorageAdapter")
+            .field("namespace", &self.inner.namespace())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: TokenStorage> TokenStorageAdapter<S> {
+    /// Serve `inner` as login storage.
+    pub fn new(inner: S) -> Self {
+        TokenStorageAdapter { inner }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwrap.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    fn apply(
+        &self,
+        before: &BTreeMap<String, TokenData>,
+        after: &BTreeMap<String, TokenData>,
+    ) -> Result<()> {
+        let changed: BTreeMap<String, TokenData> = after
+            .iter()
+            .filter(|(rs, data)| before.get(*rs) != Some(*data))
+            .map(|(rs, data)| (rs.clone(), data.clone()))
+            .collect();
+        if !changed.is_empty() {
+            self.inner.store_token_data(&changed)?;
+        }
+        for rs in before.keys().filter(|rs| !after.contains_key(*rs)) {
+            self.inner.remove_token_data(rs)?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: TokenStorage> LoginTokenStorage for TokenStorageAdapter<S> {
+    fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>> {
+        match self.inner.as_enumerable() {
+            Some(enumerable) => enumerable.get_by_resource_server(),
+            None => Err(Error::Unsupported {
+                backend: "token storage adapter",
+                operation: "listing tokens (read_tokens)",
+                detail: Some("the wrapped store cannot list its resource servers".to_owned()),
+            }),
+        }
+    }
+
+    fn write_tokens(&self, tokens: &BTreeMap<String, TokenData>) -> Result<()> {
+        let before = self.read_tokens()?;
+        self.apply(&before, tokens)
+    }
+
+    fn clear_tokens(&self) -> Result<()> {
+        let before = self.read_tokens()?;
+        self.apply(&before, &BTreeMap::new())
+    }
+
+    fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
+        let before = self.read_tokens()?;
+        let mut after = before.clone();
+        update(&mut after);
+        self.apply(&before, &after)
+    }
+}
+
+/// The group fair-research-login keeps for `data`: its six fields only (`identity_id` and
+/// unknown fields dropped, as its `verify_token_group` accepts no others), `token_type`
+/// `"Bearer"`, an empty refresh token as none.
+pub(crate) fn frl_group(data: &TokenData) -> TokenData {
+    let mut group = data.clone();
+    group.identity_id = None;
+    group.extra.clear();
+    if group.token_type.is_none() {
+        group.token_type = Some("Bearer".to_owned());
+    }
+    if group
+        .refresh_token
+        .as_ref()
+        .is_some_and(|rt| rt.expose().is_empty())
+    {
+        group.refresh_token = None;
+    }
+    group
+}

@@ -1,0 +1,535 @@
+//! The subcommands that work on stored tokens.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use globus_tokens::authorizers::{AuthClient, AuthError, GlobusAuthorizer, StorageAuthorizer};
+use globus_tokens::{Clock, DEFAULT_NAMESPACE, Error, SystemClock, TokenData, TokenStorage};
+use serde_json::{Value, json};
+
+use crate::cli::{Global, MigrateArgs};
+use crate::error::CliError;
+use crate::output::{Output, human_duration, table};
+use crate::store::Access;
+
+/// A token counts as stale this long before it expires, as in globus-sdk.
+const LEEWAY_SECONDS: i64 = 60;
+
+/// What every subcommand gets: the global options and the output.
+pub(crate) struct Context {
+    pub(crate) global: Global,
+    pub(crate) out: Output,
+}
+
+impl Context {
+    /// The one namespace a command works in.
+    pub(crate) fn namespace(&self) -> Result<&str, CliError> {
+        match self.global.namespaces.as_slice() {
+            [] => Ok(DEFAULT_NAMESPACE),
+            [one] => Ok(one),
+            _ => Err(CliError::usage("this command takes one --namespace")),
+        }
+    }
+
+    /// Open the store in the command's namespace.
+    pub(crate) fn open(&self, access: Access) -> Result<Arc<dyn TokenStorage>, CliError> {
+        let namespace = self.namespace()?;
+        self.out.detail(&format!(
+            "store: {} (namespace {namespace})",
+            self.global.store
+        ));
+        Ok(Arc::from(self.global.store.open(namespace, access)?))
+    }
+
+    /// The Globus Auth client from --client-id / --client-secret; `purpose` says what needs it.
+    pub(crate) fn auth_client(&self, purpose: &str) -> Result<Arc<AuthClient>, CliError> {
+        let Some(client_id) = &self.global.client_id else {
+            return Err(CliError::usage(format!(
+                "{purpose} needs --client-id (or GLOBUS_CLIENT_ID)"
+            )));
+        };
+        let mut builder = AuthClient::builder(client_id.as_str());
+        if let Some(secret) = &self.global.client_secret {
+            builder = builder.client_secret(secret.as_str());
+        }
+        let client = builder.build()?;
+        self.out
+            .detail(&format!("Globus Auth: {}", client.base_url()));
+        Ok(Arc::new(client))
+    }
+}
+
+fn now() -> i64 {
+    SystemClock.now_seconds()
+}
+
+fn no_tokens(ctx: &Context, resource_server: &str) -> CliError {
+    let namespace = ctx.namespace().unwrap_or(DEFAULT_NAMESPACE);
+    CliError::login_required(format!(
+        "no tokens for {resource_server} in {} (namespace {namespace}); run `globus-tokens login`",
+        ctx.global.store
+    ))
+}
+
+fn entry_json(namespace: &str, data: &TokenData, now: i64) -> Value {
+    json!({
+        "namespace": namespace,
+        "resource_server": data.resource_server,
+        "scopes": data.scopes().collect::<Vec<_>>(),
+        "expires_at_seconds": data.expires_at_seconds,
+        "expires_in_seconds": data.expires_at_seconds - now,
+        "expired": data.is_expired_at(now, 0),
+        "has_refresh_token": data.refresh_token.is_some(),
+        "token_type": data.token_type,
+        "identity_id": data.identity_id,
+    })
+}
+
+/// Every namespace holding tokens in `spec` (just `DEFAULT` for formats without namespaces).
+fn all_namespaces(spec: &crate::store::StoreSpec) -> Result<Vec<String>, CliError> {
+    if !spec.has_namespaces() {
+        return Ok(vec![DEFAULT_NAMESPACE.to_owned()]);
+    }
+    let store = spec.open(DEFAULT_NAMESPACE, Access::Existing)?;
+    let listing = store.as_enumerable().ok_or_else(|| {
+        CliError::usage(format!(
+            "{spec} cannot list its namespaces: name them with --namespace"
+        ))
+    })?;
+    Ok(listing.namespaces()?)
+}
+
+/// `list`
+pub(crate) fn list(ctx: &Context) -> Result<(), CliError> {
+    let spec = &ctx.global.store;
+    let namespaces = if ctx.global.namespaces.is_empty() {
+        all_namespaces(spec)?
+    } else {
+        ctx.global.namespaces.clone()
+    };
+    let now = now();
+    let mut entries = Vec::new();
+    for namespace in &namespaces {
+        let store = spec.open(namespace, Access::Existing)?;
+        let listing = store.as_enumerable().ok_or_else(|| {
+            CliError::failure(format!("{spec} cannot list its contents (use `show RS`)"))
+        })?;
+        for data in listing.get_by_resource_server()?.into_values() {
+            entries.push((namespace.clone(), data));
+        }
+    }
+    ctx.out.data(
+        || {
+            if entries.is_empty() {
+                return format!("no tokens in {spec}");
+            }
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|(namespace, data)| {
+                    vec![
+                        namespace.clone(),
+                        data.resource_server.clone(),
+                        data.scope.clone(),
+                        human_duration(data.expires_at_seconds - now),
+                        if data.refresh_token.is_some() { "yes" } else { "no" }.to_owned(),
+                    ]
+                })
+                .collect();
+            table(&["NAMESPACE", "RESOURCE SERVER", "SCOPES", "EXPIRES IN", "REFRESH TOKEN"], &rows)
+        },
+        || json!({"store": spec.to_string(), "tokens": entries.iter().map(|(ns, d)| entry_json(ns, d, now)).collect::<Vec<_>>()}),
+    );
+    Ok(())
+}
+
+/// `show RS`
+pub(crate) fn show(
+    ctx: &Context,
+    resource_server: &str,
+    show_secrets: bool,
+) -> Result<(), CliError> {
+    let store = ctx.open(Access::Existing)?;
+    let data = store
+        .get_token_data(resource_server)?
+        .ok_or_else(|| no_tokens(ctx, resource_server))?;
+    let namespace = ctx.namespace()?;
+    let now = now();
+    let secret = |value: &globus_tokens::Secret| {
+        if show_secrets {
+            value.expose().to_owned()
+        } else {
+            format!("sha256:{} (use --show-secrets)", value.fingerprint())
+        }
+    };
+    let access_token = secret(&data.access_token);
+    let refresh_token = data.refresh_token.as_ref().map(secret);
+    ctx.out.data(
+        || {
+            let mut lines = vec![
+                format!("namespace:       {namespace}"),
+                format!("resource server: {}", data.resource_server),
+                format!("scopes:          {}", data.scope),
+                format!(
+                    "expires at:      {} ({})",
+                    data.expires_at_seconds,
+                    human_duration(data.expires_at_seconds - now)
+                ),
+                format!(
+                    "token type:      {}",
+                    data.token_type.as_deref().unwrap_or("-")
+                ),
+                format!(
+                    "identity:        {}",
+                    data.identity_id.as_deref().unwrap_or("-")
+                ),
+                format!("access token:    {access_token}"),
+                format!(
+                    "refresh token:   {}",
+                    refresh_token.as_deref().unwrap_or("none")
+                ),
+            ];
+            if !data.extra.is_empty() {
+                let names: Vec<&str> = data.extra.keys().map(String::as_str).collect();
+                lines.push(format!("other fields:    {}", names.join(", ")));
+            }
+            lines.join("\n")
+        },
+        || {
+            let mut value = entry_json(namespace, &data, now);
+            if show_secrets {
+                value["access_token"] = json!(data.access_token.expose());
+                value["refresh_token"] = json!(data.refresh_token.as_ref().map(|t| t.expose()));
+            } else {
+                value["access_token_sha256"] = json!(data.access_token.fingerprint());
+                value["refresh_token_sha256"] =
+                    json!(data.refresh_token.as_ref().map(|t| t.fingerprint()));
+            }
+            value
+        },
+    );
+    Ok(())
+}
+
+/// Renew `current` in the store and return what is stored afterwards. `force` renews even a
+/// fresh token (but never one another process renewed meanwhile).
+fn renew(
+    ctx: &Context,
+    store: &Arc<dyn TokenStorage>,
+    current: &TokenData,
+    force: bool,
+) -> Result<TokenData, CliError> {
+    let resource_server = current.resource_server.as_str();
+    let client = ctx.auth_client(&format!("renewing the token for {resource_server}"))?;
+    if current.refresh_token.is_none() {
+        if client.is_confidential() {
+            return renew_with_client_credentials(store, current, &client, force);
+        }
+        return Err(CliError::login_required(format!(
+            "the token for {resource_server} {} and there is no refresh token; run `globus-tokens login`",
+            if current.is_expired_at(now(), 0) {
+                "has expired"
+            } else {
+                "needs renewing"
+            }
+        )));
+    }
+    let authorizer = StorageAuthorizer::builder(Arc::clone(store), resource_server, client)
+        .token_data(current)
+        .build()?;
+    if force {
+        // Marks exactly this token as rejected: if another process renewed it meanwhile, its
+        // token is taken instead of renewing again.
+        authorizer.handle_missing_authorization();
+    }
+    authorizer.get_authorization_header()?;
+    store
+        .get_token_data(resource_server)?
+        .ok_or_else(|| no_tokens(ctx, resource_server))
+}
+
+fn renew_with_client_credentials(
+    store: &Arc<dyn TokenStorage>,
+    current: &TokenData,
+    client: &AuthClient,
+    force: bool,
+) -> Result<TokenData, CliError> {
+    let mut failure: Option<AuthError> = None;
+    let stored = store.update_token_data(&current.resource_server, &mut |stored| {
+        failure = None;
+        let stored = stored?;
+        let fresh = !stored.is_expired_at(now(), LEEWAY_SECONDS);
+        if fresh && !(force && stored.same_tokens(current)) {
+            return None;
+        }
+        match client.oauth2_client_credentials_tokens(&stored.scope) {
+            Ok(response) => match response
+                .by_resource_server()
+                .remove(&stored.resource_server)
+            {
+                Some(new) => Some(new),
+                None => {
+                    failure = Some(AuthError::UnexpectedResourceServers {
+                        context: format!("scopes {:?}", stored.scope),
+                        found: response.resource_servers().map(str::to_owned).collect(),
+                    });
+                    None
+                }
+            },
+            Err(err) => {
+                failure = Some(err);
+                None
+            }
+        }
+    })?;
+    if let Some(err) = failure {
+        return Err(err.into());
+    }
+    stored.ok_or_else(|| {
+        CliError::login_required(format!("no tokens for {}", current.resource_server))
+    })
+}
+
+/// `token RS`
+pub(crate) fn token(ctx: &Context, resource_server: &str) -> Result<(), CliError> {
+    let store = ctx.open(Access::Existing)?;
+    let current = store
+        .get_token_data(resource_server)?
+        .ok_or_else(|| no_tokens(ctx, resource_server))?;
+    let data = if current.is_expired_at(now(), LEEWAY_SECONDS) {
+        ctx.out
+            .detail(&format!("renewing the token for {resource_server}"));
+        renew(ctx, &store, &current, false)?
+    } else {
+        current
+    };
+    ctx.out.data(
+        || data.access_token.expose().to_owned(),
+        || {
+            json!({
+                "resource_server": data.resource_server,
+                "access_token": data.access_token.expose(),
+                "expires_at_seconds": data.expires_at_seconds,
+            })
+        },
+    );
+    Ok(())
+}
+
+/// The resource servers a command applies to: the named ones, or everything in the namespace.
+fn targets(
+    ctx: &Context,
+    store: &Arc<dyn TokenStorage>,
+    named: &[String],
+) -> Result<Vec<String>, CliError> {
+    if !named.is_empty() {
+        return Ok(named.to_vec());
+    }
+    let listing = store.as_enumerable().ok_or_else(|| {
+        CliError::usage(format!(
+            "{} cannot list its contents: name the resource servers",
+            ctx.global.store
+        ))
+    })?;
+    let all: Vec<String> = listing.get_by_resource_server()?.into_keys().collect();
+    if all.is_empty() {
+        return Err(CliError::login_required(format!(
+            "no tokens in {} (namespace {}); run `globus-tokens login`",
+            ctx.global.store,
+            ctx.namespace()?
+        )));
+    }
+    Ok(all)
+}
+
+/// Run `each` for every target, reporting failures one line each; fail with the first error.
+fn for_each_target(
+    ctx: &Context,
+    targets: &[String],
+    mut each: impl FnMut(&str) -> Result<Value, CliError>,
+) -> Result<Vec<Value>, CliError> {
+    let mut done = Vec::new();
+    let mut first_error: Option<CliError> = None;
+    for resource_server in targets {
+        match each(resource_server) {
+            Ok(value) => done.push(value),
+            Err(err) => {
+                if first_error.is_some() || targets.len() > 1 {
+                    ctx.out.status(&format!(
+                        "globus-tokens: {resource_server}: {}",
+                        err.message
+                    ));
+                }
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) if targets.len() > 1 => Err(CliError {
+            code: err.code,
+            message: format!("{} of {} failed", targets.len() - done.len(), targets.len()),
+        }),
+        Some(err) => Err(err),
+        None => Ok(done),
+    }
+}
+
+/// `refresh [RS]...`
+pub(crate) fn refresh(ctx: &Context, named: &[String]) -> Result<(), CliError> {
+    let store = ctx.open(Access::Existing)?;
+    let targets = targets(ctx, &store, named)?;
+    let renewed = for_each_target(ctx, &targets, |resource_server| {
+        let current = store
+            .get_token_data(resource_server)?
+            .ok_or_else(|| no_tokens(ctx, resource_server))?;
+        let data = renew(ctx, &store, &current, true)?;
+        ctx.out.status(&format!(
+            "renewed {resource_server}: expires in {}",
+            human_duration(data.expires_at_seconds - now())
+        ));
+        Ok(
+            json!({"resource_server": resource_server, "expires_at_seconds": data.expires_at_seconds}),
+        )
+    });
+    let renewed = renewed?;
+    if ctx.out.format == crate::cli::Format::Json {
+        ctx.out.data(String::new, || json!({"renewed": renewed}));
+    }
+    Ok(())
+}
+
+/// `logout [RS]...`
+pub(crate) fn logout(ctx: &Context, named: &[String]) -> Result<(), CliError> {
+    let store = ctx.open(Access::Existing)?;
+    let targets = targets(ctx, &store, named)?;
+    let client = ctx.auth_client("revoking tokens")?;
+    let removed = for_each_target(ctx, &targets, |resource_server| {
+        let data = store
+            .get_token_data(resource_server)?
+            .ok_or_else(|| no_tokens(ctx, resource_server))?;
+        // Revoke first; the entry is removed only when every token in it is revoked.
+        client.oauth2_revoke_token(&data.access_token)?;
+        if let Some(refresh_token) = &data.refresh_token {
+            client.oauth2_revoke_token(refresh_token)?;
+        }
+        store.remove_token_data(resource_server)?;
+        ctx.out.status(&format!("logged out of {resource_server}"));
+        Ok(json!(resource_server))
+    })?;
+    if ctx.out.format == crate::cli::Format::Json {
+        ctx.out.data(String::new, || json!({"logged_out": removed}));
+    }
+    Ok(())
+}
+
+/// One namespace's part of a migration, read before anything is written.
+struct NamespaceCopy {
+    namespace: String,
+    entries: BTreeMap<String, TokenData>,
+    source: Arc<dyn TokenStorage>,
+    destination: Arc<dyn TokenStorage>,
+}
+
+/// `migrate --from --to`
+pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError> {
+    if args.from == args.to {
+        return Err(CliError::usage("--from and --to are the same store"));
+    }
+    let namespaces = if ctx.global.namespaces.is_empty() {
+        all_namespaces(&args.from)?
+    } else {
+        ctx.global.namespaces.clone()
+    };
+    // Read everything and check for newer destination tokens before writing anything.
+    let mut plan: Vec<NamespaceCopy> = Vec::new();
+    let mut conflicts = Vec::new();
+    for namespace in &namespaces {
+        if !args.to.has_namespaces() && namespace != DEFAULT_NAMESPACE {
+            return Err(CliError::usage(format!(
+                "{} has no namespaces; migrate only DEFAULT into it (--namespace DEFAULT)",
+                args.to
+            )));
+        }
+        let source: Arc<dyn TokenStorage> = Arc::from(args.from.open(namespace, Access::Existing)?);
+        let entries = source
+            .as_enumerable()
+            .ok_or_else(|| CliError::failure(format!("{} cannot list its contents", args.from)))?
+            .get_by_resource_server()?;
+        let destination: Arc<dyn TokenStorage> =
+            Arc::from(args.to.open(namespace, Access::Create)?);
+        for (resource_server, data) in &entries {
+            if let Some(existing) = destination.get_token_data(resource_server)?
+                && existing.expires_at_seconds > data.expires_at_seconds
+                && !existing.same_tokens(data)
+            {
+                conflicts.push(format!("{namespace}/{resource_server}"));
+            }
+        }
+        plan.push(NamespaceCopy {
+            namespace: namespace.clone(),
+            entries,
+            source,
+            destination,
+        });
+    }
+    if !conflicts.is_empty() && !args.force {
+        return Err(CliError::failure(format!(
+            "{} holds newer tokens for {} (e.g. {}); nothing copied; use --force to overwrite",
+            args.to,
+            conflicts.len(),
+            conflicts[..conflicts.len().min(3)].join(", ")
+        )));
+    }
+    let mut copied = Vec::new();
+    let mut configs = Vec::new();
+    for NamespaceCopy {
+        namespace,
+        entries,
+        source,
+        destination,
+    } in plan
+    {
+        destination.store_token_data(&entries)?;
+        copied.extend(
+            entries
+                .keys()
+                .map(|rs| json!({"namespace": namespace, "resource_server": rs})),
+        );
+        if let (Some(from), Some(to)) =
+            (source.as_config_storage(), destination.as_config_storage())
+        {
+            let names = match from.config_names() {
+                Ok(names) => names,
+                Err(Error::Unsupported { .. }) => Vec::new(),
+                Err(err) => return Err(err.into()),
+            };
+            for name in names {
+                let Some(config) = from.read_config(&name)? else {
+                    continue;
+                };
+                match to.store_config(&name, &config) {
+                    Ok(()) => configs.push(json!({"namespace": namespace, "config_name": name})),
+                    Err(Error::Unsupported { .. }) => {
+                        ctx.out.status(&format!(
+                            "{}: no config storage, skipped config {name:?}",
+                            args.to
+                        ));
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+        }
+    }
+    ctx.out.status(&format!(
+        "copied {} tokens and {} config objects in {} namespaces from {} to {}",
+        copied.len(),
+        configs.len(),
+        namespaces.len(),
+        args.from,
+        args.to
+    ));
+    if ctx.out.format == crate::cli::Format::Json {
+        ctx.out
+            .data(String::new, || json!({"copied": copied, "config": configs}));
+    }
+    Ok(())
+}

@@ -1,0 +1,1012 @@
+//! The real `globus-tokens` binary against real stores and the fake Globus Auth server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use globus_tokens::{Clock, SqliteAdapter, SystemClock, TokenData, TokenStorage};
+use globus_tokens_testkit::fake_auth::FakeAuthServer;
+use serde_json::Value;
+
+const CLIENT: &str = "cli-native-client";
+const CONFIDENTIAL: &str = "cli-confidential-client";
+const SECRET: &str = "cli-client-s3cret";
+const TRANSFER: &str = "transfer.api.globus.org";
+const TRANSFER_SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {}", self.stdout))
+    }
+
+    /// Errors are exactly one line on standard error.
+    fn one_error_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line on stderr, got: {:?}",
+            self.stderr
+        );
+        assert!(
+            lines[0].starts_with("globus-tokens: error: "),
+            "{}",
+            lines[0]
+        );
+        lines[0]
+    }
+}
+
+struct Env {
+    home: tempfile::TempDir,
+    auth: FakeAuthServer,
+}
+
+impl Env {
+    fn new() -> Self {
+        let auth = FakeAuthServer::start();
+        auth.register_native_client(CLIENT);
+        auth.register_confidential_client(CONFIDENTIAL, SECRET);
+        Env {
+            home: tempfile::tempdir().unwrap(),
+            auth,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_globus-tokens"));
+        command
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("GLOBUS_SDK_SERVICE_URL_AUTH", self.auth.base_url())
+            .env_remove("GLOBUS_SDK_ENVIRONMENT")
+            .env_remove("GLOBUS_CLIENT_ID")
+            .env_remove("GLOBUS_CLIENT_SECRET")
+            .env_remove("GLOBUS_TOKENS_STORE")
+            // The local redirect server is skipped in SSH sessions.
+            .env_remove("SSH_TTY")
+            .env_remove("SSH_CONNECTION")
+            .env_remove("SSH_CLIENT")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        finish(self.command(args).output().unwrap())
+    }
+
+    /// A SQLite store holding transfer tokens the fake server knows, expiring at `expires_at`.
+    fn seeded_store(&self, expires_at: i64) -> (PathBuf, TokenData) {
+        let path = self.path("tokens.db");
+        let refresh_token = self
+            .auth
+            .issue_refresh_token(CLIENT, TRANSFER, TRANSFER_SCOPE);
+        let access_token = self.auth.issue_access_token(TRANSFER, TRANSFER_SCOPE);
+        let data = TokenData::new(TRANSFER, TRANSFER_SCOPE, access_token, expires_at)
+            .with_refresh_token(refresh_token);
+        SqliteAdapter::open(&path)
+            .unwrap()
+            .store_token_data(&[(TRANSFER.to_owned(), data.clone())].into())
+            .unwrap();
+        (path, data)
+    }
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn now() -> i64 {
+    SystemClock.now_seconds()
+}
+
+fn store_arg(path: &Path) -> String {
+    format!("sqlite:{}", path.display())
+}
+
+#[test]
+fn help_of_every_subcommand_is_complete_with_an_example() {
+    let env = Env::new();
+    let top = env.run(&["--help"]);
+    assert_eq!(top.code, 0);
+    for word in [
+        "login",
+        "list",
+        "show",
+        "token",
+        "refresh",
+        "logout",
+        "migrate",
+        "create-table",
+        "Exit codes",
+        "Examples:",
+    ] {
+        assert!(top.stdout.contains(word), "top-level help lacks {word}");
+    }
+    for sub in [
+        "login",
+        "list",
+        "show",
+        "token",
+        "refresh",
+        "logout",
+        "revoke",
+        "migrate",
+        "create-table",
+    ] {
+        let help = env.run(&[sub, "--help"]);
+        assert_eq!(help.code, 0, "{sub} --help");
+        assert!(
+            help.stdout.contains("Examples:"),
+            "{sub} --help has no example:\n{}",
+            help.stdout
+        );
+        assert!(
+            help.stdout.contains("--store"),
+            "{sub} --help lacks the global options"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let env = Env::new();
+    for args in [
+        vec!["--store", "mysql:/x", "list"],
+        vec!["--store", "tokens.db", "list"],
+        vec!["--store", "frl:/x", "list"],
+        vec!["frobnicate"],
+        vec!["token"],
+        vec!["--format", "yaml", "list"],
+    ] {
+        let run = env.run(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        run.one_error_line();
+    }
+    let run = env.run(&["--store", "mysql:/x", "list"]);
+    assert!(
+        run.stderr.contains("unknown store scheme"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn missing_store_is_login_required_and_is_not_created() {
+    let env = Env::new();
+    let path = env.path("nothing.db");
+    for sub in [
+        vec!["token", TRANSFER],
+        vec!["list"],
+        vec!["show", TRANSFER],
+        vec!["refresh"],
+    ] {
+        let mut args = vec!["--store".to_owned(), store_arg(&path)];
+        args.extend(sub.iter().map(|s| (*s).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = env.run(&args);
+        assert_eq!(run.code, 3, "{sub:?}: {}", run.stderr);
+        assert!(run.one_error_line().contains("does not exist"));
+    }
+    assert!(!path.exists(), "a read command created the store");
+    // The default store lives in ~/.globus.
+    let run = env.run(&["token", TRANSFER]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stderr
+            .contains(&env.path(".globus/tokens.db").display().to_string()),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn corrupt_and_unreadable_stores_fail_cleanly_and_stay_unchanged() {
+    let env = Env::new();
+    let corrupt = env.path("corrupt.db");
+    std::fs::write(&corrupt, b"{\"this is\": \"json, not sqlite\"}").unwrap();
+    let json = env.path("corrupt.json");
+    std::fs::write(&json, b"{\"data\": {\"DEFAULT\": ").unwrap();
+    for (store, path) in [
+        (store_arg(&corrupt), &corrupt),
+        (format!("json:{}", json.display()), &json),
+    ] {
+        let before = std::fs::read(path).unwrap();
+        for args in [
+            vec!["list"],
+            vec!["token", TRANSFER],
+            vec!["show", TRANSFER],
+        ] {
+            let mut full = vec!["--store", store.as_str()];
+            full.extend(args);
+            let run = env.run(&full);
+            assert_eq!(run.code, 1, "{full:?}: {}", run.stderr);
+            assert!(
+                run.one_error_line().contains(&path.display().to_string()),
+                "{}",
+                run.stderr
+            );
+        }
+        assert_eq!(std::fs::read(path).unwrap(), before, "{store} changed");
+    }
+    // A store path that is a directory (what root sees instead of a permission error).
+    let dir = env.path("a-directory.json");
+    std::fs::create_dir(&dir).unwrap();
+    let run = env.run(&["--store", &format!("json:{}", dir.display()), "list"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    run.one_error_line();
+    // Unreadable file: only meaningful when not running as root.
+    let unreadable = env.path("unreadable.json");
+    std::fs::write(&unreadable, b"{}").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&unreadable, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&unreadable).is_err() {
+        let run = env.run(&["--store", &format!("json:{}", unreadable.display()), "list"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.one_error_line().contains("unreadable.json"));
+    }
+}
+
+#[test]
+fn list_and_show_never_print_secrets_unless_asked() {
+    let env = Env::new();
+    let (path, data) = env.seeded_store(now() + 3600);
+    let store = store_arg(&path);
+    let at = data.access_token.expose().to_owned();
+    let rt = data.refresh_token.as_ref().unwrap().expose().to_owned();
+
+    let list = env.run(&["--store", &store, "list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout.contains("NAMESPACE")
+            && list.stdout.contains(TRANSFER)
+            && list.stdout.contains("yes")
+    );
+    let json = env
+        .run(&["--store", &store, "--format", "json", "list"])
+        .json();
+    let entry = &json["tokens"][0];
+    assert_eq!(entry["namespace"], "DEFAULT");
+    assert_eq!(entry["resource_server"], TRANSFER);
+    assert_eq!(entry["scopes"][0], TRANSFER_SCOPE);
+    assert_eq!(entry["has_refresh_token"], true);
+    assert_eq!(entry["expired"], false);
+
+    let show = env.run(&["--store", &store, "show", TRANSFER]);
+    assert_eq!(show.code, 0);
+    assert!(
+        show.stdout
+            .contains(&format!("sha256:{}", data.access_token.fingerprint()))
+    );
+    let shown = env
+        .run(&[
+            "--store",
+            &store,
+            "--format",
+            "json",
+            "show",
+            TRANSFER,
+            "--show-secrets",
+        ])
+        .json();
+    assert_eq!(shown["access_token"], at.as_str());
+    assert_eq!(shown["refresh_token"], rt.as_str());
+    for run in [
+        list,
+        show,
+        env.run(&["--store", &store, "--format", "json", "show", TRANSFER]),
+        env.run(&["-vv", "--store", &store, "list"]),
+    ] {
+        assert!(
+            !run.stdout.contains(&at) && !run.stdout.contains(&rt),
+            "{}",
+            run.stdout
+        );
+        assert!(
+            !run.stderr.contains(&at) && !run.stderr.contains(&rt),
+            "{}",
+            run.stderr
+        );
+    }
+    let unknown = env.run(&["--store", &store, "show", "search.api.globus.org"]);
+    assert_eq!(unknown.code, 3);
+    assert!(
+        unknown
+            .one_error_line()
+            .contains("no tokens for search.api.globus.org")
+    );
+}
+
+#[test]
+fn token_prints_a_fresh_token_without_any_request() {
+    let env = Env::new();
+    let (path, data) = env.seeded_store(now() + 3600);
+    let run = env.run(&["--store", &store_arg(&path), "token", TRANSFER]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, format!("{}\n", data.access_token.expose()));
+    assert_eq!(run.stderr, "");
+    assert_eq!(env.auth.token_requests(), 0);
+    let unknown = env.run(&[
+        "--store",
+        &store_arg(&path),
+        "token",
+        "search.api.globus.org",
+    ]);
+    assert_eq!(unknown.code, 3);
+    unknown.one_error_line();
+}
+
+#[test]
+fn token_renews_a_stale_token_once_and_saves_the_rotated_refresh_token() {
+    let env = Env::new();
+    let (path, data) = env.seeded_store(now() - 10);
+    let store = store_arg(&path);
+    // Renewal needs the client id.
+    let run = env.run(&["--store", &store, "token", TRANSFER]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.one_error_line().contains("--client-id"));
+
+    let run = env.run(&["--client-id", CLIENT, "--store", &store, "token", TRANSFER]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = run.stdout.trim().to_owned();
+    assert_ne!(token, data.access_token.expose());
+    assert!(env.auth.is_valid_access_token(&token));
+    assert_eq!(env.auth.token_requests(), 1);
+    let stored = SqliteAdapter::open(&path)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.access_token.expose(), token);
+    assert_ne!(
+        stored.refresh_token, data.refresh_token,
+        "rotated refresh token saved"
+    );
+    assert!(
+        env.auth
+            .is_valid_refresh_token(stored.refresh_token.as_ref().unwrap().expose())
+    );
+    // Fresh now: no second request.
+    let again = env.run(&[
+        "--client-id",
+        CLIENT,
+        "--store",
+        &store,
+        "--format",
+        "json",
+        "token",
+        TRANSFER,
+    ]);
+    assert_eq!(again.json()["access_token"], token.as_str());
+    assert_eq!(env.auth.token_requests(), 1);
+}
+
+#[test]
+fn invalid_grant_is_login_required_and_server_down_is_an_error_leaving_the_store_alone() {
+    let env = Env::new();
+    let path = env.path("tokens.db");
+    let data = TokenData::new(TRANSFER, TRANSFER_SCOPE, "AT-old", now() - 10)
+        .with_refresh_token("RT-revoked");
+    SqliteAdapter::open(&path)
+        .unwrap()
+        .store_token_data(&[(TRANSFER.to_owned(), data)].into())
+        .unwrap();
+    let run = env.run(&[
+        "--client-id",
+        CLIENT,
+        "--store",
+        &store_arg(&path),
+        "token",
+        TRANSFER,
+    ]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.one_error_line().contains("login"), "{}", run.stderr);
+    assert!(!run.stderr.contains("RT-revoked"));
+
+    let before = std::fs::read(&path).unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = env
+        .command(&[
+            "--client-id",
+            CLIENT,
+            "--store",
+            &store_arg(&path),
+            "token",
+            TRANSFER,
+        ])
+        .env(
+            "GLOBUS_SDK_SERVICE_URL_AUTH",
+            format!("http://127.0.0.1:{closed_port}/"),
+        )
+        .output()
+        .unwrap();
+    let run = finish(output);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.one_error_line().contains("connection"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "a failed renewal changed the store"
+    );
+}
+
+#[test]
+fn refresh_renews_now_and_logout_revokes_then_removes() {
+    let env = Env::new();
+    let (path, data) = env.seeded_store(now() + 3600);
+    let store = store_arg(&path);
+    let run = env.run(&["--client-id", CLIENT, "--store", &store, "refresh"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("renewed transfer.api.globus.org"));
+    assert_eq!(env.auth.token_requests(), 1);
+    let renewed = SqliteAdapter::open(&path)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert_ne!(renewed.access_token, data.access_token);
+
+    // Revocation with a client Globus Auth does not know fails: nothing is removed.
+    let run = env.run(&["--client-id", "unknown-client", "--store", &store, "logout"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        SqliteAdapter::open(&path)
+            .unwrap()
+            .get_token_data(TRANSFER)
+            .unwrap()
+            .is_some()
+    );
+
+    let run = env.run(&["--client-id", CLIENT, "--store", &store, "revoke", TRANSFER]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let revoked = env.auth.revoked_tokens();
+    assert!(revoked.contains(&renewed.access_token.expose().to_owned()));
+    assert!(revoked.contains(&renewed.refresh_token.as_ref().unwrap().expose().to_owned()));
+    assert!(
+        SqliteAdapter::open(&path)
+            .unwrap()
+            .get_token_data(TRANSFER)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn client_credentials_login_and_renewal() {
+    let env = Env::new();
+    let path = env.path("service.db");
+    let args = [
+        "--client-id",
+        CONFIDENTIAL,
+        "--client-secret",
+        SECRET,
+        "--store",
+    ];
+    let store = store_arg(&path);
+    let mut login: Vec<&str> = args.to_vec();
+    login.extend([store.as_str(), "login", "--scope", TRANSFER_SCOPE]);
+    let run = env.run(&login);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains(SECRET));
+    let stored = SqliteAdapter::open(&path)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert!(stored.refresh_token.is_none());
+    assert_eq!(env.auth.token_requests(), 1);
+    // Make it stale: `token` renews with client credentials (no refresh token needed).
+    let mut stale = stored.clone();
+    stale.expires_at_seconds = now() - 5;
+    SqliteAdapter::open(&path)
+        .unwrap()
+        .store_token_data(&[(TRANSFER.to_owned(), stale)].into())
+        .unwrap();
+    let mut token: Vec<&str> = args.to_vec();
+    token.extend([store.as_str(), "token", TRANSFER]);
+    let run = env.run(&token);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_ne!(run.stdout.trim(), stored.access_token.expose());
+    assert_eq!(env.auth.token_requests(), 2);
+}
+
+fn copy_fixture(env: &Env, name: &str) -> PathBuf {
+    let to = env.path(name);
+    std::fs::copy(
+        format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR")),
+        &to,
+    )
+    .unwrap();
+    to
+}
+
+fn everything(env: &Env, store: &str) -> Value {
+    let run = env.run(&["--store", store, "--format", "json", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut tokens = run.json()["tokens"].clone();
+    let array = tokens.as_array_mut().unwrap();
+    for entry in array.iter_mut() {
+        entry.as_object_mut().unwrap().remove("expires_in_seconds");
+    }
+    array.sort_by_key(|e| format!("{}/{}", e["namespace"], e["resource_server"]));
+    tokens
+}
+
+#[test]
+fn migrate_round_trips_python_reference_files_with_nothing_lost() {
+    let env = Env::new();
+    let v1 = copy_fixture(&env, "sdk-v1-simple.json");
+    let v2 = copy_fixture(&env, "sdk-v2.json");
+    let db = copy_fixture(&env, "sdk-v1-sqlite.db");
+    let originals: Vec<Vec<u8>> = [&v1, &v2, &db]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+
+    for (source, namespaces) in [
+        (format!("json1:{}", v1.display()), 1),
+        (format!("json:{}", v2.display()), 2),
+        (store_arg(&db), 2),
+    ] {
+        let middle = env.path(&format!("middle-{}.db", source.len()));
+        let back = env.path(&format!("back-{}.json", source.len()));
+        let run = env.run(&["migrate", "--from", &source, "--to", &store_arg(&middle)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("in {namespaces} namespaces")),
+            "{}",
+            run.stderr
+        );
+        let run = env.run(&[
+            "migrate",
+            "--from",
+            &store_arg(&middle),
+            "--to",
+            &format!("json:{}", back.display()),
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let original = everything(&env, &source);
+        assert!(!original.as_array().unwrap().is_empty());
+        assert_eq!(
+            everything(&env, &store_arg(&middle)),
+            original,
+            "{source} -> sqlite"
+        );
+        assert_eq!(
+            everything(&env, &format!("json:{}", back.display())),
+            original,
+            "{source} -> sqlite -> json"
+        );
+    }
+    // Identity ids and config survive too.
+    let shown = env
+        .run(&[
+            "--store",
+            &store_arg(&env.path(&format!(
+                "middle-{}.db",
+                format!("json:{}", v2.display()).len()
+            ))),
+            "--namespace",
+            "userprofile/bob",
+            "--format",
+            "json",
+            "show",
+            TRANSFER,
+        ])
+        .json();
+    assert_eq!(shown["identity_id"], "ae341a98-d274-11e5-b888-dbae3a8ba545");
+    let config_copy = env.path("config-copy.db");
+    let run = env.run(&[
+        "--format",
+        "json",
+        "migrate",
+        "--from",
+        &store_arg(&db),
+        "--to",
+        &store_arg(&config_copy),
+    ]);
+    assert_eq!(
+        run.json()["config"].as_array().unwrap().len(),
+        2,
+        "{}",
+        run.stdout
+    );
+    let copied = SqliteAdapter::open(&config_copy).unwrap();
+    use globus_tokens::ConfigStorage;
+    assert_eq!(
+        copied.read_config("cli_config").unwrap().unwrap()["default_profile"],
+        "alice"
+    );
+    // The sources were never modified.
+    for (path, before) in [&v1, &v2, &db].iter().zip(originals) {
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            before,
+            "{} changed",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn migrate_refuses_to_overwrite_newer_tokens_unless_forced() {
+    let env = Env::new();
+    let v1 = copy_fixture(&env, "sdk-v1-simple.json");
+    let target = env.path("newer.db");
+    let newer = TokenData::new(TRANSFER, TRANSFER_SCOPE, "AT-newer", 2_100_000_000);
+    SqliteAdapter::open(&target)
+        .unwrap()
+        .store_token_data(&[(TRANSFER.to_owned(), newer)].into())
+        .unwrap();
+    let before = std::fs::read(&target).unwrap();
+    let run = env.run(&[
+        "migrate",
+        "--from",
+        &format!("json1:{}", v1.display()),
+        "--to",
+        &store_arg(&target),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.one_error_line().contains("newer tokens"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), before, "nothing copied");
+    let run = env.run(&[
+        "migrate",
+        "--force",
+        "--from",
+        &format!("json1:{}", v1.display()),
+        "--to",
+        &store_arg(&target),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let stored = SqliteAdapter::open(&target)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.access_token.expose(), "AT-a-1");
+    let same = env.run(&[
+        "migrate",
+        "--from",
+        &store_arg(&target),
+        "--to",
+        &store_arg(&target),
+    ]);
+    assert_eq!(same.code, 2);
+}
+
+#[test]
+fn concurrent_token_commands_renew_a_stale_token_once() {
+    let env = Env::new();
+    env.auth
+        .set_token_delay(std::time::Duration::from_millis(300));
+    let (path, _) = env.seeded_store(now() - 10);
+    let store = store_arg(&path);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.command(&["--client-id", CLIENT, "--store", &store, "token", TRANSFER])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let printed: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            let run = finish(child.wait_with_output().unwrap());
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            run.stdout
+        })
+        .collect();
+    assert_eq!(env.auth.token_requests(), 1, "four processes, one renewal");
+    assert!(printed.iter().all(|p| p == &printed[0]));
+}
+
+/// Start `login` with its standard error piped; return the child and the authorize URL it printed.
+fn start_login(
+    env: &Env,
+    args: &[&str],
+    stdin: Stdio,
+) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = env
+        .command(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if let Some(start) = line.find("http")
+                && line.contains("/v2/oauth2/authorize?")
+            {
+                let _ = url_tx.send(line[start..].trim().to_owned());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let url = url_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("login printed an authorize URL");
+    (child, url, reader)
+}
+
+/// Follow the authorize URL like a browser: Globus Auth redirects to the app's redirect URI.
+fn authorize(url: &str) -> url::Url {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let reply = agent.get(url).call().unwrap();
+    assert_eq!(reply.status().as_u16(), 302);
+    url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+#[test]
+fn native_login_through_the_local_server_then_saved_tokens_are_reused() {
+    let env = Env::new();
+    let path = env.path("login.db");
+    let store = store_arg(&path);
+    let args = [
+        "--client-id",
+        CLIENT,
+        "--store",
+        &store,
+        "login",
+        "--no-browser",
+        "--scope",
+        "openid",
+        "--scope",
+        TRANSFER_SCOPE,
+    ];
+    let (child, url, stderr) = start_login(&env, &args, Stdio::null());
+    let parsed = url::Url::parse(&url).unwrap();
+    let query: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+    assert_eq!(query["client_id"], CLIENT);
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["access_type"], "offline");
+    assert!(
+        query["redirect_uri"].starts_with("http://localhost:"),
+        "{}",
+        query["redirect_uri"]
+    );
+
+    // A forged state is turned away; the login keeps waiting for the real redirect.
+    let redirect = authorize(&url);
+    let mut forged = redirect.clone();
+    forged.set_query(Some("code=forged&state=forged"));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = agent.get(forged.as_str()).call().unwrap();
+    assert_ne!(page.status().as_u16(), 200);
+    let page = agent.get(redirect.as_str()).call().unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+
+    let run = finish(child.wait_with_output().unwrap());
+    let stderr = stderr.join().unwrap();
+    assert_eq!(run.code, 0, "{stderr}");
+    assert!(
+        stderr.contains("logged in to transfer.api.globus.org"),
+        "{stderr}"
+    );
+    let stored = SqliteAdapter::open(&path)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert!(stored.refresh_token.is_some());
+    assert!(env.auth.is_valid_access_token(stored.access_token.expose()));
+    assert!(!stderr.contains(stored.access_token.expose()));
+    let requests = env.auth.token_requests();
+    assert_eq!(requests, 1);
+
+    // Logged in already: no browser, no request.
+    let again = env.run(&args);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        !again.stderr.contains("/v2/oauth2/authorize"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(env.auth.token_requests(), requests);
+}
+
+#[test]
+fn native_login_with_a_pasted_code() {
+    let env = Env::new();
+    let path = env.path("pasted.db");
+    let store = store_arg(&path);
+    let args = [
+        "--client-id",
+        CLIENT,
+        "--store",
+        &store,
+        "login",
+        "--no-local-server",
+        "--no-browser",
+        "--scope",
+        TRANSFER_SCOPE,
+    ];
+    let (mut child, url, stderr) = start_login(&env, &args, Stdio::piped());
+    let redirect = authorize(&url);
+    assert!(
+        redirect
+            .as_str()
+            .starts_with(&format!("{}v2/web/auth-code", env.auth.base_url())),
+        "{redirect}"
+    );
+    let code = redirect
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "  {code}  ").unwrap();
+    }
+    let run = finish(child.wait_with_output().unwrap());
+    let stderr = stderr.join().unwrap();
+    assert_eq!(run.code, 0, "{stderr}");
+    assert!(
+        SqliteAdapter::open(&path)
+            .unwrap()
+            .get_token_data(TRANSFER)
+            .unwrap()
+            .is_some()
+    );
+    assert!(!stderr.contains(&code), "the code was echoed");
+
+    // End of input instead of a code: login fails, as a login-required error.
+    let (child, _, stderr) = start_login(
+        &env,
+        &[&args[..5], &["--force"], &args[5..]].concat(),
+        Stdio::null(),
+    );
+    let run = finish(child.wait_with_output().unwrap());
+    let stderr = stderr.join().unwrap();
+    assert_ne!(run.code, 0, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("globus-tokens: error: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn frl_store_reads_fair_research_login_files() {
+    let env = Env::new();
+    let cfg = copy_fixture(&env, "frl-multiclient.cfg");
+    let store = format!("frl:{}#7414f0b4-7d05-4bb6-bb00-076fa3f17cf5", cfg.display());
+    let listed = env.run(&["--store", &store, "--format", "json", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(listed.json()["tokens"].as_array().unwrap().len(), 3);
+    let token = env.run(&["--store", &store, "token", "auth.globus.org"]);
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    assert_eq!(token.stdout.trim(), "AT-a-0");
+    let other = env.run(&[
+        "--store",
+        &format!("frl:{}#11111111-2222-3333-4444-555555555555", cfg.display()),
+        "list",
+    ]);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(other.stdout.contains("auth.globus.org") && !other.stdout.contains(TRANSFER));
+}
+
+#[test]
+fn dynamodb_stores_create_table_migrate_list_and_token() {
+    use globus_tokens_testkit::dynamodb_server::{
+        ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, endpoint,
+    };
+    let env = Env::new();
+    let v2 = copy_fixture(&env, "sdk-v2.json");
+    let suffix = format!("{}-{}", std::process::id(), now());
+    let run = |args: &[&str]| {
+        finish(
+            env.command(args)
+                .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+                .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+                .env("AWS_REGION", REGION)
+                .env_remove("AWS_PROFILE")
+                .env_remove("AWS_ENDPOINT_URL")
+                .output()
+                .unwrap(),
+        )
+    };
+    let endpoint = url::form_urlencoded::byte_serialize(endpoint().as_bytes()).collect::<String>();
+    let composite = format!("dynamodb:cli-composite-{suffix}?endpoint={endpoint}&layout=composite");
+    let seed = format!("dynamodb:cli-seed-{suffix}?endpoint={endpoint}");
+
+    // Before the table exists: a clear error, not a panic.
+    let missing = run(&["--store", &composite, "list"]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    missing.one_error_line();
+
+    for store in [&composite, &seed] {
+        let created = run(&["--store", store, "create-table"]);
+        assert_eq!(created.code, 0, "{}", created.stderr);
+    }
+    let source = format!("json:{}", v2.display());
+    let copied = run(&["migrate", "--from", &source, "--to", &composite]);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    assert_eq!(everything(&env, &source).as_array().unwrap().len(), 4);
+    let listed = run(&["--store", &composite, "--format", "json", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(listed.json()["tokens"].as_array().unwrap().len(), 4);
+    let token = run(&[
+        "--store",
+        &composite,
+        "--namespace",
+        "userprofile/bob",
+        "token",
+        TRANSFER,
+    ]);
+    assert_eq!(
+        (token.code, token.stdout.trim()),
+        (0, "AT-bob"),
+        "{}",
+        token.stderr
+    );
+
+    // The seed layout cannot list: migrate names the namespace, list says it cannot.
+    let copied = run(&[
+        "--namespace",
+        "DEFAULT",
+        "migrate",
+        "--from",
+        &source,
+        "--to",
+        &seed,
+    ]);
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    let listed = run(&["--store", &seed, "list"]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    assert!(listed.one_error_line().contains("cannot list"));
+    let token = run(&["--store", &seed, "token", TRANSFER]);
+    assert_eq!(
+        (token.code, token.stdout.trim()),
+        (0, "AT-a-1"),
+        "{}",
+        token.stderr
+    );
+}

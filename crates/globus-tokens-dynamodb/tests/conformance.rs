@@ -1,0 +1,66 @@
+//! The conformance suite against a real DynamoDB-compatible server, on both item layouts;
+//! every case gets a table of its own.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use globus_tokens_dynamodb::{DynamoDbStorage, ItemLayout};
+use globus_tokens_testkit::StoreFactory;
+
+struct Fresh(DynamoDbStorage);
+
+impl Fresh {
+    fn new(layout: ItemLayout) -> Self {
+        Fresh(common::fresh_table("conformance", layout))
+    }
+}
+
+impl StoreFactory for Fresh {
+    type Store = DynamoDbStorage;
+
+    fn open(&self, namespace: &str) -> DynamoDbStorage {
+        self.0.with_namespace(namespace)
+    }
+}
+
+/// A new client (own runtime thread) per handle, on one table.
+struct SeparateClients(String, ItemLayout);
+
+impl StoreFactory for SeparateClients {
+    type Store = DynamoDbStorage;
+
+    fn open(&self, namespace: &str) -> DynamoDbStorage {
+        common::builder(&self.0)
+            .layout(self.1)
+            .namespace(namespace)
+            .open()
+            .unwrap()
+    }
+}
+
+impl SeparateClients {
+    fn new(layout: ItemLayout) -> Self {
+        let store = common::fresh_table("conformance-sep", layout);
+        SeparateClients(store.table_name().to_owned(), layout)
+    }
+}
+
+mod seed {
+    use super::*;
+    globus_tokens_testkit::conformance_suite!(Fresh::new(ItemLayout::Seed));
+}
+
+mod composite {
+    use super::*;
+    globus_tokens_testkit::conformance_suite!(Fresh::new(ItemLayout::Composite));
+}
+
+mod seed_separate_clients {
+    use super::*;
+    globus_tokens_testkit::conformance_suite!(SeparateClients::new(ItemLayout::Seed));
+}
+
+mod composite_separate_clients {
+    use super::*;
+    globus_tokens_testkit::conformance_suite!(SeparateClients::new(ItemLayout::Composite));
+}
