@@ -449,3 +449,20 @@ fn client_debug_hides_the_secret() {
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(shown.contains(CONFIDENTIAL));
 }
+
+#[test]
+fn a_slow_reply_within_the_timeout_succeeds_without_retry() {
+    let server = server();
+    let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
+    server.fail_next([Failure::Slow(Duration::from_millis(300))]);
+    let client = AuthClient::builder(NATIVE)
+        .base_url(server.base_url())
+        .timeout(Duration::from_secs(5))
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    client
+        .oauth2_refresh_token(&Secret::new(refresh_token))
+        .unwrap();
+    assert_eq!(server.token_requests(), 1);
+}

@@ -72,6 +72,34 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(&dir)
 }
 
+/// Remove temporary files that [`atomic_write`] left for `path` when its writer died (SIGKILL,
+/// power loss) between creating the temporary file and renaming it.
+///
+/// Call only while holding [`FileLock::exclusive_for`] on `path`: writers that take the lock
+/// write their temporary files under it, so any such file found then belongs to a dead writer.
+/// Returns how many were removed; failures to remove are ignored (the next writer retries).
+pub fn remove_abandoned_temp_files(path: &Path) -> usize {
+    let Some(file_name) = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+    else {
+        return 0;
+    };
+    let prefix = format!(".{file_name}.");
+    let Ok(entries) = fs::read_dir(parent_dir(path)) else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(".tmp")
+        })
+        .filter(|entry| fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 /// Flush a directory's entries (a rename in it) to disk. A no-op where unsupported.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
@@ -272,6 +300,22 @@ mod tests {
         let dev = std::fs::metadata(dir.path()).unwrap().dev();
         // The test machines keep temporary files on a local file system.
         assert!(is_local_filesystem(dev));
+    }
+
+    #[test]
+    fn abandoned_temp_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        atomic_write(&path, b"{}").unwrap();
+        std::fs::write(dir.path().join(".tokens.json.abc123.tmp"), b"half").unwrap();
+        std::fs::write(dir.path().join(".other.json.abc123.tmp"), b"not ours").unwrap();
+        assert_eq!(remove_abandoned_temp_files(&path), 1);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".other.json.abc123.tmp", "tokens.json"]);
     }
 
     #[cfg(unix)]

@@ -466,6 +466,8 @@ impl JsonFile {
         let mut document = self.load()?;
         let (result, write) = change(&mut document);
         if write == Write::Yes {
+            // Under the lock, leftovers of writers killed mid-write are safe to clear.
+            fs::remove_abandoned_temp_files(&self.path);
             let bytes = document.into_bytes(self.format)?;
             fs::atomic_write(&self.path, &bytes)?;
         }

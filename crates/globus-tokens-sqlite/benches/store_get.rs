@@ -59,6 +59,8 @@ fn benches(c: &mut Criterion) {
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.pragma_update(None, "journal_mode", "TRUNCATE")
+        .unwrap();
     let rows: Vec<(String, String)> = response
         .by_resource_server()
         .into_iter()

@@ -191,7 +191,30 @@ impl SqliteAdapter {
         let schema = if is_new {
             schema::create_or_detect(&mut conn, &location)?
         } else {
-            schema::detect(&conn, &location)?
+            match schema::detect(&conn, &location) {
+                // A creator killed before its first commit leaves pages and a hot journal;
+                // reading rolls them back to the empty file it started from: still a new file.
+                Err(Error::InvalidData { .. })
+                    if std::fs::metadata(&path).is_ok_and(|meta| meta.len() == 0) =>
+                {
+                    schema::create_or_detect(&mut conn, &location)?
+                }
+                other => other?,
+            }
+        };
+        let journal_mode = match journal_mode {
+            Some(mode) => Some(mode),
+            // The rollback journal, kept as an empty file (see `JournalMode::Truncate`); a file
+            // someone put in WAL mode stays there.
+            None if path.as_os_str() != MEMORY_PATH => {
+                let current: String = conn
+                    .pragma_query_value(None, "journal_mode", |row| row.get(0))
+                    .map_err(|err| open_error(&location, "reading the journal mode", err))?;
+                current
+                    .eq_ignore_ascii_case("delete")
+                    .then_some(JournalMode::Truncate)
+            }
+            None => None,
         };
         if let Some(mode) = journal_mode
             && path.as_os_str() != MEMORY_PATH
@@ -886,10 +909,27 @@ mod tests {
                     .map(|value| format!("{value:?}"))
                     .unwrap()
             };
-            assert_eq!(pragma("journal_mode"), r#"Text("delete")"#);
+            // The rollback journal, kept as an empty file between transactions.
+            assert_eq!(pragma("journal_mode"), r#"Text("truncate")"#);
             assert_eq!(pragma("synchronous"), "Integer(2)");
             assert_eq!(pragma("busy_timeout"), "Integer(30000)");
         }
+        // The file itself stays in rollback mode: Python opens it with its own default.
+        let python_view = rusqlite::Connection::open(store.path()).unwrap();
+        let mode: String = python_view
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        let explicit = SqliteAdapter::builder(store.path())
+            .journal_mode(JournalMode::Delete)
+            .open()
+            .unwrap();
+        let mode: String = explicit
+            .lock()
+            .conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
         let quick = SqliteAdapter::builder(store.path())
             .busy_timeout(std::time::Duration::from_millis(250))
             .open()

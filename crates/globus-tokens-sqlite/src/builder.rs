@@ -17,9 +17,18 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JournalMode {
-    /// The rollback journal (`PRAGMA journal_mode=DELETE`): SQLite's default and what
-    /// globus-sdk's Python classes use. Works on every file system, including NFS.
+    /// The rollback journal, deleted after each transaction (`PRAGMA journal_mode=DELETE`):
+    /// SQLite's default and what globus-sdk's Python classes use. Works on every file system,
+    /// including NFS.
     Delete,
+    /// The rollback journal, truncated to zero bytes after each transaction instead of deleted
+    /// (`PRAGMA journal_mode=TRUNCATE`): what this crate uses unless told otherwise. Same
+    /// format, durability and file-system support as [`JournalMode::Delete`] (a per-connection
+    /// setting: the file and other programs opening it are unaffected), but a commit need not
+    /// create and delete the journal file, which saves a directory update and its sync (about
+    /// 13% of a commit here). The price is an empty `NAME-journal` file, owner-only, left beside
+    /// the database.
+    Truncate,
     /// The write-ahead log (`PRAGMA journal_mode=WAL`): readers no longer wait for writers and
     /// commits are cheaper, but every process must be on the same host and the file system must
     /// support shared memory; it does **not** work on network file systems such as the NFS home
@@ -32,6 +41,7 @@ impl JournalMode {
     pub(crate) fn pragma_value(self) -> &'static str {
         match self {
             JournalMode::Delete => "delete",
+            JournalMode::Truncate => "truncate",
             JournalMode::Wal => "wal",
         }
     }
@@ -90,10 +100,10 @@ impl SqliteAdapterBuilder {
 
     /// Set the journal mode when opening.
     ///
-    /// Without this call the file's journal mode is left as it is: new files get SQLite's
-    /// rollback journal ([`JournalMode::Delete`]), as globus-sdk's do, and existing files keep
-    /// whatever mode they have. Setting a mode that differs from the file's writes the new mode
-    /// into the file.
+    /// Without this call, a file using the rollback journal (new files, and files globus-sdk
+    /// made) is used with [`JournalMode::Truncate`], the same journal kept as an empty file, and
+    /// a file in WAL mode stays in WAL mode. Switching to or from WAL writes the new mode into
+    /// the file; the rollback variants are per connection.
     ///
     /// [`JournalMode::Wal`] is an opt-in: it makes concurrent readers faster and commits
     /// cheaper, but breaks on network file systems (NFS home directories on HPC systems), so

@@ -24,6 +24,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod conformance;
+pub mod crash;
 pub mod data;
 pub mod dynamodb_server;
 pub mod fake_auth;
