@@ -54,3 +54,46 @@ proptest! {
         }
     }
 }
+
+/// The checked-in corpus: real response shapes and known-awkward inputs.
+fn corpus() -> Vec<Vec<u8>> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/token-response");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().map(|path| std::fs::read(path).unwrap()).collect()
+}
+
+#[test]
+fn every_corpus_input_parses_or_fails_cleanly() {
+    let corpus = corpus();
+    assert!(corpus.len() >= 10);
+    for input in corpus {
+        let _ = TokenResponse::from_json_at(&input, 0);
+    }
+}
+
+proptest! {
+    /// Mutations of the corpus (bytes replaced, inserted, removed, truncated) never panic.
+    #[test]
+    fn mutated_corpus_inputs_never_panic(
+        pick in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..8),
+    ) {
+        let corpus = corpus();
+        let mut input = corpus[pick.index(corpus.len())].clone();
+        for (at, byte, kind) in edits {
+            if input.is_empty() {
+                input.push(byte);
+                continue;
+            }
+            let at = at.index(input.len());
+            match kind {
+                0 => input[at] = byte,
+                1 => input.insert(at, byte),
+                2 => { input.remove(at); }
+                _ => input.truncate(at),
+            }
+        }
+        let _ = TokenResponse::from_json_at(&input, 0);
+    }
+}
