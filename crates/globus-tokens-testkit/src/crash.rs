@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -74,16 +74,12 @@ pub fn killed_writers(
 }
 
 fn spawn_writer(test_name: &str, writer: usize, path: &Path) -> std::process::Child {
-    let exe = std::env::current_exe().expect("path of the test binary");
-    Command::new(exe)
-        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(ROLE_VAR, writer.to_string())
-        .env(PATH_VAR, path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn writer process")
+    let writer = writer.to_string();
+    crate::multiprocess::spawn_test_again(
+        test_name,
+        &[(ROLE_VAR, writer.as_ref()), (PATH_VAR, path.as_os_str())],
+        Stdio::null(),
+    )
 }
 
 /// Every writer's entries are `0..n` for some `n`: whole writes, in order, none lost.

@@ -75,14 +75,29 @@ pub fn concurrent_writers(test_name: &str, file_name: &str, open: Opener) {
 }
 
 fn spawn_worker(test_name: &str, writer: usize, path: &Path) -> Child {
+    spawn_test_again(
+        test_name,
+        &[
+            (ROLE_VAR, writer.to_string().as_ref()),
+            (PATH_VAR, path.as_os_str()),
+        ],
+        Stdio::inherit(),
+    )
+}
+
+/// Run the test `test_name` of this test binary again in a child process, with `vars` set.
+pub(crate) fn spawn_test_again(
+    test_name: &str,
+    vars: &[(&str, &std::ffi::OsStr)],
+    stderr: Stdio,
+) -> Child {
     let exe = std::env::current_exe().expect("path of the test binary");
     Command::new(exe)
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(ROLE_VAR, writer.to_string())
-        .env(PATH_VAR, path)
+        .envs(vars.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("spawn worker process")
 }

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use globus_tokens_core::fs::{FileLock, atomic_write, read_if_exists};
 use globus_tokens_core::pyjson::{PythonFormatter, to_vec_with};
 use globus_tokens_core::{
-    DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, Result, SwapOutcome, TokenData,
-    TokenDataLayout, TokenStorage, UpdateFn, json_type_name, swap_matches,
+    DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, Result, TokenData, TokenDataLayout,
+    json_type_name,
 };
 use serde_json::{Map, Value};
 
+use super::groups::{GroupFile, Groups, group_file_token_storage, replace_all};
 use super::{LoginTokenStorage, UpdateTokensFn};
 
 /// fair-research-login's `JSONTokenStorage` (default file `mytokens.json`): one JSON object
@@ -23,7 +24,7 @@ use super::{LoginTokenStorage, UpdateTokensFn};
 /// fair-research-login's six fields only: `identity_id` and unknown fields are dropped, because
 /// its `verify_token_group` rejects a file holding them.
 ///
-/// It is also a [`TokenStorage`] with the single namespace `DEFAULT` (the format has no
+/// It is also a [`TokenStorage`](globus_tokens_core::TokenStorage) with the single namespace `DEFAULT` (the format has no
 /// namespaces), so any tool built on the storage traits can use the file.
 ///
 /// ```
@@ -42,9 +43,6 @@ pub struct JsonTokenStorage {
     path: PathBuf,
 }
 
-/// The file's groups in file order.
-type Groups = Vec<(String, TokenData)>;
-
 impl JsonTokenStorage {
     /// fair-research-login's default file name.
     pub const DEFAULT_FILENAME: &'static str = "mytokens.json";
@@ -57,13 +55,6 @@ impl JsonTokenStorage {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    fn read_groups(&self) -> Result<Groups> {
-        let Some(bytes) = read_if_exists(&self.path)? else {
-            return Ok(Vec::new());
-        };
-        parse(&self.path, &bytes)
     }
 
     fn write_groups(&self, groups: &Groups) -> Result<()> {
@@ -86,18 +77,6 @@ impl JsonTokenStorage {
 
     fn location(&self) -> String {
         self.path.display().to_string()
-    }
-
-    /// Locked read-modify-write of the whole file; writes only if `update` changed something.
-    fn modify<T>(&self, update: impl FnOnce(&mut Groups) -> T) -> Result<T> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        let before = self.read_groups()?;
-        let mut groups = before.clone();
-        let outcome = update(&mut groups);
-        if groups != before {
-            self.write_groups(&groups)?;
-        }
-        Ok(outcome)
     }
 }
 
@@ -125,37 +104,13 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Groups> {
         .collect()
 }
 
-/// Replace the groups with `tokens`, keeping the file order of those that stay.
-fn replace_all(groups: &mut Groups, tokens: &BTreeMap<String, TokenData>) {
-    groups.retain(|(rs, _)| tokens.contains_key(rs));
-    for (rs, data) in groups.iter_mut() {
-        if let Some(new) = tokens.get(rs) {
-            *data = new.clone();
-        }
-    }
-    for (rs, data) in tokens {
-        if !groups.iter().any(|(existing, _)| existing == rs) {
-            groups.push((rs.clone(), data.clone()));
-        }
-    }
-}
-
-fn merge(groups: &mut Groups, tokens: &BTreeMap<String, TokenData>) {
-    for (rs, data) in tokens {
-        match groups.iter_mut().find(|(existing, _)| existing == rs) {
-            Some((_, slot)) => *slot = data.clone(),
-            None => groups.push((rs.clone(), data.clone())),
-        }
-    }
-}
-
 impl LoginTokenStorage for JsonTokenStorage {
     fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>> {
         Ok(self.read_groups()?.into_iter().collect())
     }
 
     fn write_tokens(&self, tokens: &BTreeMap<String, TokenData>) -> Result<()> {
-        self.modify(|groups| replace_all(groups, tokens))
+        self.modify(|groups| replace_all::<Self>(groups, tokens))
     }
 
     /// Removes the file (as fair-research-login does); no file is not an error.
@@ -172,88 +127,39 @@ impl LoginTokenStorage for JsonTokenStorage {
         self.modify(|groups| {
             let mut tokens: BTreeMap<String, TokenData> = groups.iter().cloned().collect();
             update(&mut tokens);
-            replace_all(groups, &tokens);
+            replace_all::<Self>(groups, &tokens);
         })
     }
 }
 
-impl TokenStorage for JsonTokenStorage {
-    fn namespace(&self) -> &str {
-        DEFAULT_NAMESPACE
+impl GroupFile for JsonTokenStorage {
+    fn read_groups(&self) -> Result<Groups> {
+        let Some(bytes) = read_if_exists(&self.path)? else {
+            return Ok(Vec::new());
+        };
+        parse(&self.path, &bytes)
     }
 
-    fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
-        if token_data.is_empty() {
-            return Ok(());
+    fn modify<T>(&self, update: impl FnOnce(&mut Groups) -> T) -> Result<T> {
+        let _lock = FileLock::exclusive_for(&self.path)?;
+        let before = self.read_groups()?;
+        let mut groups = before.clone();
+        let outcome = update(&mut groups);
+        if groups != before {
+            self.write_groups(&groups)?;
         }
-        self.modify(|groups| merge(groups, token_data))
+        Ok(outcome)
     }
 
-    fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
-        Ok(self
-            .read_groups()?
-            .into_iter()
-            .find(|(rs, _)| rs == resource_server)
-            .map(|(_, data)| data))
-    }
-
-    fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
-        self.modify(|groups| {
-            let before = groups.len();
-            groups.retain(|(rs, _)| rs != resource_server);
-            groups.len() != before
-        })
-    }
-
-    fn compare_and_swap(
-        &self,
-        expected: Option<&TokenData>,
-        new: &TokenData,
-    ) -> Result<SwapOutcome> {
-        self.modify(|groups| {
-            let stored = groups
-                .iter()
-                .find(|(rs, _)| *rs == new.resource_server)
-                .map(|(_, data)| data.clone());
-            if swap_matches(stored.as_ref(), expected) {
-                merge(
-                    groups,
-                    &BTreeMap::from([(new.resource_server.clone(), new.clone())]),
-                );
-                SwapOutcome::Swapped
-            } else {
-                SwapOutcome::Conflict(stored)
-            }
-        })
-    }
-
-    fn update_token_data(
-        &self,
-        resource_server: &str,
-        update: &mut UpdateFn<'_>,
-    ) -> Result<Option<TokenData>> {
-        self.modify(|groups| {
-            let stored = groups
-                .iter()
-                .find(|(rs, _)| rs == resource_server)
-                .map(|(_, data)| data.clone());
-            match update(stored.as_ref()) {
-                Some(new) => {
-                    merge(
-                        groups,
-                        &BTreeMap::from([(resource_server.to_owned(), new.clone())]),
-                    );
-                    Some(new)
-                }
-                None => stored,
-            }
-        })
-    }
-
-    fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {
-        Some(self)
+    fn as_stored(data: &TokenData) -> TokenData {
+        let mut group = data.clone();
+        group.identity_id = None;
+        group.extra.clear();
+        group
     }
 }
+
+group_file_token_storage!(JsonTokenStorage, |_this| DEFAULT_NAMESPACE);
 
 impl EnumerableTokenStorage for JsonTokenStorage {
     fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {

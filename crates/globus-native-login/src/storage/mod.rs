@@ -1,5 +1,6 @@
 //! fair-research-login's token storage protocol and its implementations.
 
+mod groups;
 mod ini;
 mod json;
 mod multiclient;

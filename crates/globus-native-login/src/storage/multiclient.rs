@@ -4,12 +4,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use globus_tokens_core::fs::{FileLock, atomic_write, read_if_exists};
-use globus_tokens_core::{
-    EnumerableTokenStorage, Error, Result, Secret, SwapOutcome, TokenData, TokenStorage, UpdateFn,
-    swap_matches,
-};
+use globus_tokens_core::{EnumerableTokenStorage, Error, Result, Secret, TokenData};
 use serde_json::Map;
 
+use super::groups::{GroupFile, Groups, group_file_token_storage, replace_all};
 use super::ini::{self, IniFile};
 use super::{LoginTokenStorage, TOKEN_GROUP_KEYS, UpdateTokensFn};
 
@@ -31,7 +29,7 @@ use super::{LoginTokenStorage, TOKEN_GROUP_KEYS, UpdateTokensFn};
 /// groups with them; they are dropped), an empty refresh token (it reads back as none), and
 /// values with leading or trailing whitespace on a line (refused with an error).
 ///
-/// It is also a [`TokenStorage`] whose namespace is the client id (the section), so tools built
+/// It is also a [`TokenStorage`](globus_tokens_core::TokenStorage) whose namespace is the client id (the section), so tools built
 /// on the storage traits (the `globus-tokens` CLI's `frl:PATH#CLIENT_ID`) can use the file.
 ///
 /// ```
@@ -283,25 +281,6 @@ impl MultiClientTokenStorage {
         section.options = ordered;
         Ok(())
     }
-
-    /// Locked read-modify-write of this client's groups.
-    fn modify<T>(&self, update: impl FnOnce(&mut Vec<(String, TokenData)>) -> T) -> Result<T> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        let mut file = self.read_file()?;
-        let before = self.groups(&file)?;
-        let mut groups = before.clone();
-        let outcome = update(&mut groups);
-        if groups != before {
-            self.set_groups(&mut file, &groups)?;
-            atomic_write(&self.path, file.render().as_bytes())?;
-        }
-        Ok(outcome)
-    }
-
-    fn read_groups(&self) -> Result<Vec<(String, TokenData)>> {
-        let file = self.read_file()?;
-        self.groups(&file)
-    }
 }
 
 /// A token group's fields as read: name and value (`None` when empty).
@@ -346,28 +325,13 @@ fn strip_for_format(data: &TokenData) -> TokenData {
     data
 }
 
-fn merge(groups: &mut Vec<(String, TokenData)>, tokens: &BTreeMap<String, TokenData>) {
-    for (rs, data) in tokens {
-        let data = strip_for_format(data);
-        match groups.iter_mut().find(|(existing, _)| existing == rs) {
-            Some((_, slot)) => *slot = data,
-            None => groups.push((rs.clone(), data)),
-        }
-    }
-}
-
-fn replace_all(groups: &mut Vec<(String, TokenData)>, tokens: &BTreeMap<String, TokenData>) {
-    groups.retain(|(rs, _)| tokens.contains_key(rs));
-    merge(groups, tokens);
-}
-
 impl LoginTokenStorage for MultiClientTokenStorage {
     fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>> {
         Ok(self.read_groups()?.into_iter().collect())
     }
 
     fn write_tokens(&self, tokens: &BTreeMap<String, TokenData>) -> Result<()> {
-        self.modify(|groups| replace_all(groups, tokens))
+        self.modify(|groups| replace_all::<Self>(groups, tokens))
     }
 
     /// Empties this client's section (keeping it, as fair-research-login does) and nothing else.
@@ -382,88 +346,35 @@ impl LoginTokenStorage for MultiClientTokenStorage {
         self.modify(|groups| {
             let mut tokens: BTreeMap<String, TokenData> = groups.iter().cloned().collect();
             update(&mut tokens);
-            replace_all(groups, &tokens);
+            replace_all::<Self>(groups, &tokens);
         })
     }
 }
 
-impl TokenStorage for MultiClientTokenStorage {
-    fn namespace(&self) -> &str {
-        &self.client_id
+impl GroupFile for MultiClientTokenStorage {
+    fn read_groups(&self) -> Result<Groups> {
+        let file = self.read_file()?;
+        self.groups(&file)
     }
-
-    fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
-        if token_data.is_empty() {
-            return Ok(());
+    fn modify<T>(&self, update: impl FnOnce(&mut Groups) -> T) -> Result<T> {
+        let _lock = FileLock::exclusive_for(&self.path)?;
+        let mut file = self.read_file()?;
+        let before = self.groups(&file)?;
+        let mut groups = before.clone();
+        let outcome = update(&mut groups);
+        if groups != before {
+            self.set_groups(&mut file, &groups)?;
+            atomic_write(&self.path, file.render().as_bytes())?;
         }
-        self.modify(|groups| merge(groups, token_data))
+        Ok(outcome)
     }
 
-    fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
-        Ok(self
-            .read_groups()?
-            .into_iter()
-            .find(|(rs, _)| rs == resource_server)
-            .map(|(_, data)| data))
-    }
-
-    fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
-        self.modify(|groups| {
-            let before = groups.len();
-            groups.retain(|(rs, _)| rs != resource_server);
-            groups.len() != before
-        })
-    }
-
-    fn compare_and_swap(
-        &self,
-        expected: Option<&TokenData>,
-        new: &TokenData,
-    ) -> Result<SwapOutcome> {
-        self.modify(|groups| {
-            let stored = groups
-                .iter()
-                .find(|(rs, _)| *rs == new.resource_server)
-                .map(|(_, data)| data.clone());
-            if swap_matches(stored.as_ref(), expected) {
-                merge(
-                    groups,
-                    &BTreeMap::from([(new.resource_server.clone(), new.clone())]),
-                );
-                SwapOutcome::Swapped
-            } else {
-                SwapOutcome::Conflict(stored)
-            }
-        })
-    }
-
-    fn update_token_data(
-        &self,
-        resource_server: &str,
-        update: &mut UpdateFn<'_>,
-    ) -> Result<Option<TokenData>> {
-        self.modify(|groups| {
-            let stored = groups
-                .iter()
-                .find(|(rs, _)| rs == resource_server)
-                .map(|(_, data)| data.clone());
-            match update(stored.as_ref()) {
-                Some(new) => {
-                    merge(
-                        groups,
-                        &BTreeMap::from([(resource_server.to_owned(), new.clone())]),
-                    );
-                    Some(strip_for_format(&new))
-                }
-                None => stored,
-            }
-        })
-    }
-
-    fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {
-        Some(self)
+    fn as_stored(data: &TokenData) -> TokenData {
+        strip_for_format(data)
     }
 }
+
+group_file_token_storage!(MultiClientTokenStorage, |this| &this.client_id);
 
 impl EnumerableTokenStorage for MultiClientTokenStorage {
     fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
