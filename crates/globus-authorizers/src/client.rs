@@ -568,7 +568,8 @@ pub(crate) fn basic_auth_header(username: &str, password: &str) -> String {
     format!("Basic {credentials}")
 }
 
-fn transport_error(endpoint: &str, err: ureq::Error) -> AuthError {
+/// A ureq failure as a typed transport error for `endpoint`.
+pub(crate) fn transport_error(endpoint: &str, err: ureq::Error) -> AuthError {
     let kind = match &err {
         ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,

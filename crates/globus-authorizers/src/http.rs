@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::authorizer::GlobusAuthorizer;
-use crate::error::{AuthError, Result, TransportErrorKind};
+use crate::client::transport_error;
+use crate::error::{AuthError, Result};
 
 /// A reply from [`AuthorizedAgent`].
 #[derive(Debug, Clone)]
@@ -84,18 +85,7 @@ impl<A: GlobusAuthorizer> AuthorizedAgent<A> {
             .body(json_body.map(<[u8]>::to_vec).unwrap_or_default())
             .map_err(|err| AuthError::InvalidConfig(format!("bad request for {url}: {err}")))?;
         let endpoint = url.split('?').next().unwrap_or(url).to_owned();
-        let transport = |err: ureq::Error| AuthError::Transport {
-            endpoint: endpoint.clone(),
-            kind: match err {
-                ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-                ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
-                    TransportErrorKind::Connect
-                }
-                ureq::Error::Io(_) => TransportErrorKind::Io,
-                _ => TransportErrorKind::Protocol,
-            },
-            message: err.to_string(),
-        };
+        let transport = |err: ureq::Error| transport_error(&endpoint, err);
         let mut response = self.agent.run(request).map_err(transport)?;
         let status = response.status().as_u16();
         let content_type = response
