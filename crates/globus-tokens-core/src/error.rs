@@ -79,6 +79,18 @@ pub enum Error {
         detail: Option<String>,
     },
 
+    /// An operation was retried as often as allowed and still did not succeed. Not temporary:
+    /// the retrying already happened.
+    #[error("{location}: gave up after {attempts} attempts: {reason}")]
+    RetriesExhausted {
+        /// What was being updated, e.g. a resource server and namespace.
+        location: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// Why the last attempt failed (free of secrets).
+        reason: String,
+    },
+
     /// An error from a backend's own driver or service (SQLite, DynamoDB, ...).
     #[error("{backend} error at {location}: {message}")]
     Backend {

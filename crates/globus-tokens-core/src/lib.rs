@@ -27,6 +27,7 @@ mod error;
 pub mod fs;
 mod memory;
 pub mod pyjson;
+pub mod retry;
 mod secret;
 mod storage;
 mod token;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::token::{TokenData, TokenResponse};
 
 /// The namespace a store uses unless told otherwise, as in globus-sdk.
@@ -88,31 +88,23 @@ pub trait TokenStorage: Send + Sync {
     /// SQLite, memory) hold an exclusive lock across the call, so across threads and processes
     /// only one `update` runs at a time and each sees the previous one's result: this is what
     /// makes token renewal run once. The default implementation, for backends without locks,
-    /// retries [`TokenStorage::compare_and_swap`], so `update` may run more than once and must
-    /// decide from the entry it is given. `update` must not call back into the same store.
+    /// retries [`TokenStorage::compare_and_swap`] with
+    /// [`retry::update_with_compare_and_swap`](crate::retry::update_with_compare_and_swap), so
+    /// `update` may run more than once and must decide from the entry it is given; after
+    /// [`CasRetry::default`](crate::retry::CasRetry)'s attempts it fails with
+    /// [`Error::RetriesExhausted`](crate::Error::RetriesExhausted). `update` must not call back
+    /// into the same store.
     fn update_token_data(
         &self,
         resource_server: &str,
         update: &mut UpdateFn<'_>,
     ) -> Result<Option<TokenData>> {
-        const ATTEMPTS: usize = 32;
-        let mut current = self.get_token_data(resource_server)?;
-        for _ in 0..ATTEMPTS {
-            let Some(new) = update(current.as_ref()) else {
-                return Ok(current);
-            };
-            match self.compare_and_swap(current.as_ref(), &new)? {
-                SwapOutcome::Swapped => return Ok(Some(new)),
-                SwapOutcome::Conflict(now_stored) => current = now_stored,
-            }
-        }
-        Err(Error::Backend {
-            backend: "token storage",
-            location: resource_server.to_owned(),
-            message: format!("gave up after {ATTEMPTS} conflicting concurrent updates"),
-            temporary: true,
-            source: None,
-        })
+        crate::retry::update_with_compare_and_swap(
+            self,
+            resource_server,
+            update,
+            &crate::retry::CasRetry::default(),
+        )
     }
 
     /// This store as an [`EnumerableTokenStorage`], if it can list its contents.

@@ -6,15 +6,16 @@
 //! | Endpoint | Behaviour |
 //! |---|---|
 //! | `POST v2/oauth2/token` | `refresh_token`, `client_credentials` and `authorization_code` (PKCE S256) grants |
-//! | `POST v2/oauth2/token/revoke` | marks a token revoked; always `200 {"active": false}` |
+//! | `POST v2/oauth2/token/revoke` | marks a token revoked; `200 {"active": false}` |
 //! | `GET v2/oauth2/authorize` | `302` to `redirect_uri?code=..&state=..` (or an `error=` redirect) |
 //! | `GET v2/test/protected` | `200 {"ok":true}` for `Authorization: Bearer <valid access token>`, else `401` |
 //!
 //! Anything else is `404` (`405` for a known path with the wrong method). Every response
 //! carries `Connection: close`, so every request arrives on a new connection.
 //!
-//! Faults can be injected into the token endpoint with [`FakeAuthServer::fail_next`], and
-//! every request is recorded ([`FakeAuthServer::requests`]).
+//! Faults can be injected into the token endpoint with [`FakeAuthServer::fail_next`] and into
+//! the revoke endpoint with [`FakeAuthServer::fail_next_revoke`], and every request is
+//! recorded ([`FakeAuthServer::requests`]).
 //!
 //! ```
 //! use globus_tokens_testkit::fake_auth::FakeAuthServer;
@@ -90,6 +91,16 @@ pub enum Failure {
     WrongContentType,
     /// Read the request, then close the connection without sending any response.
     ConnectionReset,
+    /// Read the request, then abort the connection with a TCP reset (RST).
+    TcpReset,
+    /// `200 application/json` with an empty body.
+    EmptyBody,
+    /// `200 application/json` whose body is not JSON.
+    Garbage,
+    /// `400` whose `error`, `error_description` and `errors[0].detail` echo the request's
+    /// form body (form-encoded, as sent) and its `Authorization` header, as a misbehaving
+    /// server might.
+    EchoRequest,
 }
 
 /// One request as the server received it.
@@ -197,6 +208,7 @@ struct State {
     token_delay: Duration,
     authorize_error: Option<String>,
     failures: VecDeque<Failure>,
+    revoke_failures: VecDeque<Failure>,
     access_tokens: HashMap<String, AccessToken>,
     refresh_tokens: HashMap<String, RefreshToken>,
     codes: HashMap<String, AuthorizationCode>,
@@ -218,6 +230,7 @@ impl State {
             token_delay: Duration::ZERO,
             authorize_error: None,
             failures: VecDeque::new(),
+            revoke_failures: VecDeque::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             codes: HashMap::new(),
@@ -528,6 +541,12 @@ impl FakeAuthServer {
         self.state().failures.extend(failures);
     }
 
+    /// Queue failures for the revoke endpoint: each of the next revoke requests gets the next
+    /// one instead of normal handling (the token is then not revoked).
+    pub fn fail_next_revoke(&self, failures: impl IntoIterator<Item = Failure>) {
+        self.state().revoke_failures.extend(failures);
+    }
+
     /// Queued failures not yet used.
     pub fn pending_failures(&self) -> usize {
         self.state().failures.len()
@@ -633,7 +652,7 @@ fn handle(shared: &Shared, request: HttpRequest) -> Reply {
             }
             ("POST", REVOKE_PATH) => {
                 state.revoke_requests += 1;
-                (Duration::ZERO, None)
+                (Duration::ZERO, state.revoke_failures.pop_front())
             }
             _ => (Duration::ZERO, None),
         }
@@ -644,13 +663,20 @@ fn handle(shared: &Shared, request: HttpRequest) -> Reply {
     match route {
         ("POST", TOKEN_PATH) => {
             if let Some(failure) = failure
-                && let Some(reply) = injected(shared, failure)
+                && let Some(reply) = injected(shared, &request, failure)
             {
                 return reply;
             }
             token_endpoint(&mut shared.state(), &request, &recorded)
         }
-        ("POST", REVOKE_PATH) => revoke_endpoint(&mut shared.state(), &request, &recorded),
+        ("POST", REVOKE_PATH) => {
+            if let Some(failure) = failure
+                && let Some(reply) = injected(shared, &request, failure)
+            {
+                return reply;
+            }
+            revoke_endpoint(&mut shared.state(), &request, &recorded)
+        }
         ("GET", AUTHORIZE_PATH) => authorize_endpoint(&mut shared.state(), &recorded),
         (_, PROTECTED_PATH) => protected_endpoint(&shared.state(), &request),
         (_, TOKEN_PATH | REVOKE_PATH) => {
@@ -667,7 +693,7 @@ fn handle(shared: &Shared, request: HttpRequest) -> Reply {
 }
 
 /// The reply for an injected failure; `None` means continue with normal handling.
-fn injected(shared: &Shared, failure: Failure) -> Option<Reply> {
+fn injected(shared: &Shared, request: &HttpRequest, failure: Failure) -> Option<Reply> {
     let sample = json!({
         "access_token": "AT-truncated",
         "scope": "urn:globus:auth:scope:transfer.api.globus.org:all",
@@ -715,7 +741,7 @@ fn injected(shared: &Shared, failure: Failure) -> Option<Reply> {
                     body,
                     declared_length: Some(full),
                 },
-                Reply::Close => Reply::Close,
+                other => other,
             }
         }
         Failure::WrongContentType => Reply::new(
@@ -724,6 +750,22 @@ fn injected(shared: &Shared, failure: Failure) -> Option<Reply> {
             "<html><head><title>Maintenance</title></head><body><h1>Globus Auth is down for maintenance</h1></body></html>",
         ),
         Failure::ConnectionReset => Reply::Close,
+        Failure::TcpReset => Reply::Reset,
+        Failure::EmptyBody => Reply::new(200, "application/json", ""),
+        Failure::Garbage => Reply::new(200, "application/json", "\u{1}garbage{not json"),
+        Failure::EchoRequest => {
+            let form = String::from_utf8_lossy(&request.body);
+            let authorization = request.header("authorization").unwrap_or("none");
+            let echo = format!("could not parse {form} (authorization: {authorization})");
+            json_reply(
+                400,
+                &json!({
+                    "error": format!("invalid_request {form}"),
+                    "error_description": echo,
+                    "errors": [{"code": "BAD_REQUEST", "detail": echo, "status": "400"}],
+                }),
+            )
+        }
     })
 }
 

@@ -58,6 +58,8 @@ pub(crate) enum Reply {
     },
     /// Close the connection without writing anything.
     Close,
+    /// Abort the connection with a TCP reset (RST) instead of an orderly close.
+    Reset,
 }
 
 impl Reply {
@@ -166,6 +168,13 @@ fn serve_connection(stream: TcpStream, handler: &Handler) {
         }
     };
     let reply = handler(request);
+    if matches!(reply, Reply::Reset) {
+        // A zero linger time makes close() send RST: the client sees "connection reset".
+        let _ = socket2::SockRef::from(&writer).set_linger(Some(Duration::ZERO));
+        drop(reader);
+        drop(writer);
+        return;
+    }
     let _ = write_reply(&mut writer, &reply);
     let _ = writer.flush();
     let _ = writer.shutdown(Shutdown::Both);
