@@ -4,98 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use globus_tokens_core::{Clock, Secret, SystemClock, TokenResponse};
-use serde_json::Value;
 
-use crate::error::{AuthError, Result, TransportErrorKind};
+use crate::env::{SdkEnv, TlsVerification, tls_config};
+use crate::error::{AuthError, Result};
 use crate::pkce::PkceVerifier;
+use crate::redact::Redactor;
+use crate::transport::{Call, RetryPolicy, Sender, SharedRandom, Success};
 
-/// The longest response body read from Globus Auth; token responses are a few kilobytes.
-const MAX_BODY_BYTES: u64 = 1024 * 1024;
-/// Server error descriptions kept in errors are cut to this many characters.
-const MAX_MESSAGE_CHARS: usize = 300;
-
-/// How failed requests are retried: 429, 5xx and connection failures only, never other 4xx.
-///
-/// The wait before retry `n` (from 0) is `initial_backoff * 2^n`, capped at `max_backoff`,
-/// with up to 25% random jitter; a `Retry-After` header (seconds) is honoured up to `max_backoff`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt (0 disables retrying).
-    pub max_retries: u32,
-    /// Wait before the first retry.
-    pub initial_backoff: Duration,
-    /// Longest single wait.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// globus-sdk's defaults: 5 retries, 0.25 s doubling, at most 10 s.
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 5,
-            initial_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries at all.
-    pub fn none() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            ..RetryPolicy::default()
-        }
-    }
-
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(wait) = retry_after {
-            return wait.min(self.max_backoff);
-        }
-        let doubled = self
-            .initial_backoff
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max_backoff);
-        let mut jitter = [0u8; 2];
-        let fraction = match getrandom::fill(&mut jitter) {
-            Ok(()) => f64::from(u16::from_le_bytes(jitter)) / f64::from(u16::MAX),
-            Err(_) => 0.5,
-        };
-        doubled.mul_f64(1.0 + 0.25 * fraction).min(self.max_backoff)
-    }
-}
-
-/// The Globus Auth base URL the way globus-sdk chooses it: `GLOBUS_SDK_SERVICE_URL_AUTH` if set,
-/// else by `GLOBUS_SDK_ENVIRONMENT` (`production` by default).
-///
-/// ```
-/// // With neither variable set:
-/// # if std::env::var_os("GLOBUS_SDK_SERVICE_URL_AUTH").is_none() && std::env::var_os("GLOBUS_SDK_ENVIRONMENT").is_none() {
-/// assert_eq!(globus_authorizers::auth_base_url_from_env()?, "https://auth.globus.org/");
-/// # }
-/// # Ok::<(), globus_authorizers::AuthError>(())
-/// ```
-pub fn auth_base_url_from_env() -> Result<String> {
-    if let Ok(url) = std::env::var("GLOBUS_SDK_SERVICE_URL_AUTH") {
-        return Ok(url);
-    }
-    let environment = std::env::var("GLOBUS_SDK_ENVIRONMENT").unwrap_or_default();
-    auth_base_url_for_environment(&environment)
-}
-
-/// The Globus Auth base URL of a named Globus environment, as in globus-sdk's config.
-pub fn auth_base_url_for_environment(environment: &str) -> Result<String> {
-    match environment {
-        "" | "production" | "default" => Ok("https://auth.globus.org/".to_owned()),
-        "preview" => Ok("https://auth.preview.globus.org/".to_owned()),
-        "sandbox" | "integration" | "test" | "staging" => {
-            Ok(format!("https://auth.{environment}.globuscs.info/"))
-        }
-        other => Err(AuthError::InvalidConfig(format!(
-            "unknown GLOBUS_SDK_ENVIRONMENT {other:?}; known: production, preview, sandbox, integration, test, staging"
-        ))),
-    }
-}
+/// Connect timeout unless told otherwise.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Whole-request timeout unless told otherwise (globus-sdk's `GLOBUS_SDK_HTTP_TIMEOUT` default).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Parameters of the authorize URL a user opens to log in.
 ///
@@ -170,7 +89,9 @@ impl AuthorizeParams {
 ///
 /// Method names follow globus-sdk's `AuthClient` (`oauth2_refresh_token`, ...). Requests are
 /// form-encoded, bounded by a connect timeout and an overall timeout, and retried per
-/// [`RetryPolicy`]. Cheap to share: wrap it in an `Arc`.
+/// [`RetryPolicy`]. What the builder is not told is read from globus-sdk's environment
+/// variables ([`SdkEnv`]): base URL, `GLOBUS_SDK_HTTP_TIMEOUT`, TLS verification and CA bundles.
+/// Cheap to share: wrap it in an `Arc`.
 ///
 /// ```
 /// use globus_authorizers::{AuthClient, AuthorizeParams, PkceVerifier};
@@ -188,6 +109,7 @@ pub struct AuthClient {
     base_url: String,
     agent: ureq::Agent,
     retry: RetryPolicy,
+    random: SharedRandom,
     clock: Arc<dyn Clock>,
 }
 
@@ -203,15 +125,33 @@ impl std::fmt::Debug for AuthClient {
 }
 
 /// Builds an [`AuthClient`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AuthClientBuilder {
     client_id: String,
     client_secret: Option<Secret>,
     base_url: Option<String>,
-    connect_timeout: Duration,
-    timeout: Duration,
+    connect_timeout: Option<Duration>,
+    /// `None`: from the environment; `Some(None)`: no timeout.
+    timeout: Option<Option<Duration>>,
+    tls: Option<TlsVerification>,
+    env: SdkEnv,
     retry: RetryPolicy,
+    random: SharedRandom,
     clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AuthClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("confidential", &self.client_secret.is_some())
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthClientBuilder {
@@ -227,15 +167,35 @@ impl AuthClientBuilder {
         self
     }
 
-    /// Connect timeout (default 10 s).
+    /// Connect timeout (default 10 s, or `GLOBUS_SDK_HTTP_TIMEOUT` if shorter).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect_timeout = Some(timeout);
         self
     }
 
-    /// Timeout for a whole request including the response body (default 60 s).
+    /// Timeout for a whole request including the response body (default:
+    /// `GLOBUS_SDK_HTTP_TIMEOUT`, else 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// No overall or connect timeout at all (what `GLOBUS_SDK_HTTP_TIMEOUT=-1` asks for).
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = Some(None);
+        self
+    }
+
+    /// How to check server certificates, instead of what the environment says
+    /// ([`SdkEnv::tls_verification`]).
+    pub fn tls_verification(mut self, verification: TlsVerification) -> Self {
+        self.tls = Some(verification);
+        self
+    }
+
+    /// Read globus-sdk's environment variables from `env` instead of the process environment.
+    pub fn env(mut self, env: SdkEnv) -> Self {
+        self.env = env;
         self
     }
 
@@ -245,13 +205,21 @@ impl AuthClientBuilder {
         self
     }
 
+    /// Where backoff jitter comes from: uniform numbers in `[0, 1)` (default: the system's).
+    /// For tests that need exact waits.
+    pub fn backoff_random(mut self, random: impl Fn() -> f64 + Send + Sync + 'static) -> Self {
+        self.random = Some(Arc::new(random));
+        self
+    }
+
     /// Clock used to stamp responses (expiry = received + `expires_in`).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
-    /// Build the client; fails on an unknown `GLOBUS_SDK_ENVIRONMENT` or an empty client id.
+    /// Build the client; fails on an empty client id, on a malformed environment variable
+    /// (naming it), or on an unreadable CA bundle.
     pub fn build(self) -> Result<AuthClient> {
         if self.client_id.trim().is_empty() {
             return Err(AuthError::InvalidConfig(
@@ -260,16 +228,30 @@ impl AuthClientBuilder {
         }
         let mut base_url = match self.base_url {
             Some(url) => url,
-            None => auth_base_url_from_env()?,
+            None => self.env.auth_base_url()?,
         };
         if !base_url.ends_with('/') {
             base_url.push('/');
         }
+        let timeout = match self.timeout {
+            Some(timeout) => timeout,
+            None => self.env.http_timeout()?.unwrap_or(Some(DEFAULT_TIMEOUT)),
+        };
+        let connect_timeout = match (self.connect_timeout, timeout) {
+            (Some(connect), _) => Some(connect),
+            (None, Some(overall)) => Some(overall.min(DEFAULT_CONNECT_TIMEOUT)),
+            (None, None) => None,
+        };
+        let tls = match self.tls {
+            Some(tls) => tls,
+            None => self.env.tls_verification()?,
+        };
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_global(Some(self.timeout))
+            .timeout_connect(connect_timeout)
+            .timeout_global(timeout)
             .max_redirects(0)
+            .tls_config(tls_config(&tls)?)
             .user_agent(concat!("globus-authorizers/", env!("CARGO_PKG_VERSION")))
             .build();
         Ok(AuthClient {
@@ -278,6 +260,7 @@ impl AuthClientBuilder {
             base_url,
             agent: config.into(),
             retry: self.retry,
+            random: self.random,
             clock: self.clock,
         })
     }
@@ -290,9 +273,12 @@ impl AuthClient {
             client_id: client_id.into(),
             client_secret: None,
             base_url: None,
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(60),
+            connect_timeout: None,
+            timeout: None,
+            tls: None,
+            env: SdkEnv::process(),
             retry: RetryPolicy::default(),
+            random: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -372,14 +358,15 @@ impl AuthClient {
         format!("{}v2/oauth2/authorize?{}", self.base_url, query.finish())
     }
 
-    /// Renew with a refresh token (`grant_type=refresh_token`).
+    /// Renew with a refresh token (`grant_type=refresh_token`). A refused refresh token is
+    /// [`AuthError::LoginRequired`].
     pub fn oauth2_refresh_token(&self, refresh_token: &Secret) -> Result<TokenResponse> {
         let mut form = vec![
             ("refresh_token", refresh_token.expose()),
             ("grant_type", "refresh_token"),
         ];
         self.add_native_client_id(&mut form);
-        self.token_request(&form)
+        self.token_request(Call::Refresh, &form, [refresh_token.expose()])
     }
 
     /// Get tokens for this confidential client itself (`grant_type=client_credentials`).
@@ -390,11 +377,17 @@ impl AuthClient {
                     .to_owned(),
             ));
         }
-        self.token_request(&[("grant_type", "client_credentials"), ("scope", scopes)])
+        self.token_request(
+            Call::ClientCredentials,
+            &[("grant_type", "client_credentials"), ("scope", scopes)],
+            None::<&str>,
+        )
     }
 
     /// Exchange an authorization code for tokens. Native clients must pass the PKCE verifier
-    /// whose challenge was in the authorize URL; confidential clients may.
+    /// whose challenge was in the authorize URL; confidential clients may. A code Globus Auth
+    /// refuses (mistyped, used, expired, or a verifier that does not match) is
+    /// [`AuthError::InvalidCode`].
     pub fn oauth2_exchange_code_for_tokens(
         &self,
         code: &Secret,
@@ -417,14 +410,40 @@ impl AuthClient {
             None => {}
         }
         form.push(("redirect_uri", redirect_uri));
-        self.token_request(&form)
+        self.token_request(
+            Call::AuthorizationCode,
+            &form,
+            [code.expose(), verifier.map_or("", PkceVerifier::expose)],
+        )
     }
 
     /// Revoke an access or refresh token.
+    ///
+    /// Succeeds only when Globus Auth answers 2xx with its JSON answer (`{"active": false}`): a
+    /// 2xx with anything else (a proxy's HTML maintenance page, an empty body) is
+    /// [`AuthError::InvalidResponse`], because nothing says the token was revoked; keep it.
     pub fn oauth2_revoke_token(&self, token: &Secret) -> Result<()> {
+        const ENDPOINT: &str = "v2/oauth2/token/revoke";
         let mut form = vec![("token", token.expose())];
         self.add_native_client_id(&mut form);
-        self.post_form("v2/oauth2/token/revoke", &form).map(|_| ())
+        let reply = self.post(ENDPOINT, Call::Revoke, &form, [token.expose()])?;
+        let invalid = |reason: String| AuthError::InvalidResponse {
+            endpoint: ENDPOINT.to_owned(),
+            status: reply.status,
+            reason: format!("{reason}; the token may not be revoked"),
+        };
+        if !reply.content_type.contains("json") {
+            return Err(invalid(format!(
+                "expected Globus Auth's JSON answer, got {}",
+                describe_content_type(&reply.content_type)
+            )));
+        }
+        match serde_json::from_slice::<serde_json::Value>(&reply.body) {
+            Ok(serde_json::Value::Object(_)) => Ok(()),
+            Ok(_) => Err(invalid("expected a JSON object".to_owned())),
+            Err(_) if reply.body.is_empty() => Err(invalid("the body is empty".to_owned())),
+            Err(_) => Err(invalid("the body is not valid JSON".to_owned())),
+        }
     }
 
     fn add_native_client_id<'a>(&'a self, form: &mut Vec<(&'a str, &'a str)>) {
@@ -433,131 +452,70 @@ impl AuthClient {
         }
     }
 
-    fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenResponse> {
+    fn token_request<'s>(
+        &self,
+        call: Call,
+        form: &[(&str, &str)],
+        secrets: impl IntoIterator<Item = &'s str>,
+    ) -> Result<TokenResponse> {
         const ENDPOINT: &str = "v2/oauth2/token";
-        let (status, content_type, body) = self.post_form(ENDPOINT, form)?;
+        let reply = self.post(ENDPOINT, call, form, secrets)?;
         let invalid = |reason: String| AuthError::InvalidResponse {
             endpoint: ENDPOINT.to_owned(),
-            status,
+            status: reply.status,
             reason,
         };
-        if !content_type.contains("json") {
+        if !reply.content_type.contains("json") {
             return Err(invalid(format!(
-                "expected a JSON body, got content type {content_type:?}"
+                "expected a JSON body, got {}",
+                describe_content_type(&reply.content_type)
             )));
         }
-        TokenResponse::from_json_at(&body, self.clock.now_seconds())
+        TokenResponse::from_json_at(&reply.body, self.clock.now_seconds())
             .map_err(|err| invalid(err.to_string()))
     }
 
-    /// POST a form with retries; returns status, content type and body of a 2xx reply.
-    fn post_form(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(u16, String, Vec<u8>)> {
-        let url = format!("{}{endpoint}", self.base_url);
-        let mut attempt = 0;
-        loop {
-            let outcome = self.post_once(&url, endpoint, form);
-            // A timed-out request may have been processed (and a refresh token rotated), so only
-            // failures that certainly did nothing, or that the server asks us to retry, are retried.
-            let (retryable, retry_after) = match &outcome {
-                Ok(reply) => (
-                    reply.status == 429 || reply.status >= 500,
-                    reply.retry_after,
-                ),
-                Err(AuthError::Transport { kind, .. }) => {
-                    (*kind != TransportErrorKind::Timeout, None)
-                }
-                Err(_) => (false, None),
-            };
-            if !retryable || attempt >= self.retry.max_retries {
-                return outcome.and_then(|reply| reply.into_success(endpoint));
-            }
-            std::thread::sleep(self.retry.backoff(attempt, retry_after));
-            attempt += 1;
+    /// POST with retries; server text in errors is cleaned of `secrets` and the client secret.
+    fn post<'s>(
+        &self,
+        endpoint: &'static str,
+        call: Call,
+        form: &[(&str, &str)],
+        secrets: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Success> {
+        let authorization = self
+            .client_secret
+            .as_ref()
+            .map(|secret| basic_auth_header(&self.client_id, secret.expose()));
+        let basic = authorization
+            .as_deref()
+            .and_then(|header| header.strip_prefix("Basic "));
+        let client_secret = self.client_secret.as_ref().map(Secret::expose);
+        let mut redactor_values: Vec<&str> = secrets.into_iter().collect();
+        redactor_values.extend(client_secret);
+        redactor_values.extend(basic);
+        let redactor = Redactor::new(redactor_values);
+        Sender {
+            agent: &self.agent,
+            base_url: &self.base_url,
+            authorization,
+            retry: self.retry,
+            random: &self.random,
         }
-    }
-
-    fn post_once(&self, url: &str, endpoint: &str, form: &[(&str, &str)]) -> Result<Reply> {
-        let mut request = self.agent.post(url).header("Accept", "application/json");
-        if let Some(secret) = &self.client_secret {
-            request = request.header(
-                "Authorization",
-                basic_auth_header(&self.client_id, secret.expose()),
-            );
-        }
-        let mut response = request
-            .send_form(form.iter().copied())
-            .map_err(|err| transport_error(endpoint, err))?;
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header("content-type").unwrap_or_default();
-        let retry_after = header("retry-after")
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec()
-            .map_err(|err| transport_error(endpoint, err))?;
-        Ok(Reply {
-            status,
-            content_type,
-            retry_after,
-            body,
-        })
+        .post_form(endpoint, call, form, &redactor)
     }
 }
 
-struct Reply {
-    status: u16,
-    content_type: String,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn into_success(self, endpoint: &str) -> Result<(u16, String, Vec<u8>)> {
-        if (200..300).contains(&self.status) {
-            return Ok((self.status, self.content_type, self.body));
-        }
-        let (code, message) = parse_error_body(&self.body);
-        if code.as_deref() == Some("invalid_grant") {
-            return Err(AuthError::LoginRequired {
-                resource_server: None,
-                reason: if message.is_empty() {
-                    "invalid_grant".to_owned()
-                } else {
-                    format!("invalid_grant: {message}")
-                },
-            });
-        }
-        Err(AuthError::Api {
-            endpoint: endpoint.to_owned(),
-            status: self.status,
-            code,
-            message,
-        })
+/// A content type for an error message.
+fn describe_content_type(content_type: &str) -> String {
+    if content_type.is_empty() {
+        "no content type".to_owned()
+    } else {
+        format!(
+            "content type {:?}",
+            content_type.chars().take(80).collect::<String>()
+        )
     }
-}
-
-/// The OAuth2 `error` / Globus `errors[0].code` and a short description from an error body.
-fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return (None, String::new());
-    };
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let first_error = value.get("errors").and_then(|errors| errors.get(0));
-    let code = text(value.get("error")).or_else(|| text(first_error.and_then(|e| e.get("code"))));
-    let message = text(value.get("error_description"))
-        .or_else(|| text(first_error.and_then(|e| e.get("detail"))))
-        .unwrap_or_default();
-    (code, message.chars().take(MAX_MESSAGE_CHARS).collect())
 }
 
 /// `Basic base64(id:secret)`, UTF-8 encoded.
@@ -568,84 +526,12 @@ pub(crate) fn basic_auth_header(username: &str, password: &str) -> String {
     format!("Basic {credentials}")
 }
 
-/// A ureq failure as a typed transport error for `endpoint`.
-pub(crate) fn transport_error(endpoint: &str, err: ureq::Error) -> AuthError {
-    let kind = match &err {
-        ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            TransportErrorKind::Timeout
-        }
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            TransportErrorKind::Connect
-        }
-        ureq::Error::Io(_) => TransportErrorKind::Io,
-        _ => TransportErrorKind::Protocol,
-    };
-    AuthError::Transport {
-        endpoint: endpoint.to_owned(),
-        kind,
-        message: err.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn environments_map_like_globus_sdk() {
-        assert_eq!(
-            auth_base_url_for_environment("production").unwrap(),
-            "https://auth.globus.org/"
-        );
-        assert_eq!(
-            auth_base_url_for_environment("preview").unwrap(),
-            "https://auth.preview.globus.org/"
-        );
-        assert_eq!(
-            auth_base_url_for_environment("sandbox").unwrap(),
-            "https://auth.sandbox.globuscs.info/"
-        );
-        assert!(matches!(
-            auth_base_url_for_environment("nowhere"),
-            Err(AuthError::InvalidConfig(_))
-        ));
-    }
-
-    #[test]
     fn basic_header_is_utf8_base64() {
         assert_eq!(basic_auth_header("id", "sécret"), "Basic aWQ6c8OpY3JldA==");
-    }
-
-    #[test]
-    fn error_bodies_parse_both_shapes() {
-        let oauth = br#"{"error": "invalid_grant", "error_description": "expired"}"#;
-        assert_eq!(
-            parse_error_body(oauth),
-            (Some("invalid_grant".into()), "expired".into())
-        );
-        let globus = br#"{"errors": [{"code": "FORBIDDEN", "detail": "nope", "status": "403"}]}"#;
-        assert_eq!(
-            parse_error_body(globus),
-            (Some("FORBIDDEN".into()), "nope".into())
-        );
-        assert_eq!(parse_error_body(b"<html>"), (None, String::new()));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let policy = RetryPolicy::default();
-        assert!(policy.backoff(0, None) >= Duration::from_millis(250));
-        assert!(policy.backoff(0, None) <= Duration::from_millis(313));
-        assert_eq!(policy.backoff(10, None), Duration::from_secs(10));
-        assert_eq!(
-            policy.backoff(0, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            policy.backoff(0, Some(Duration::from_secs(300))),
-            Duration::from_secs(10)
-        );
     }
 }

@@ -8,8 +8,9 @@ pub type Result<T, E = AuthError> = std::result::Result<T, E>;
 /// What went wrong getting or renewing a token.
 ///
 /// Cloneable, so a failed renewal can be handed to every thread that was waiting on it.
-/// No variant carries a token, secret, authorization code or PKCE verifier; server error
-/// descriptions are kept (Globus Auth does not echo credentials in them) but cut to a short length.
+/// No variant carries a token, secret, authorization code or PKCE verifier: text from the server
+/// (error codes and descriptions) is cut to a short length and has the values of the request's
+/// credentials and anything shaped like a token replaced by `[REDACTED]` before it gets here.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -20,6 +21,35 @@ pub enum AuthError {
         /// The resource server concerned, when known.
         resource_server: Option<String>,
         /// Why, e.g. `invalid_grant: refresh token revoked` or `no tokens stored`.
+        reason: String,
+    },
+
+    /// Globus Auth refused an authorization code (`invalid_grant` in the code exchange): it was
+    /// mistyped, already used, or expired, or the PKCE verifier does not match. Log in again.
+    #[error("the authorization code was wrong, already used or expired: log in again{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") })]
+    InvalidCode {
+        /// Globus Auth's description, shortened and redacted.
+        reason: String,
+    },
+
+    /// A request was retried as often as the [`RetryPolicy`](crate::RetryPolicy) allows and
+    /// failed every time. Not temporary: the retrying already happened.
+    #[error("gave up after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// The last attempt's error.
+        last: Box<AuthError>,
+    },
+
+    /// An environment variable has a value that cannot be used.
+    #[error("environment variable {variable}={value:?}: {reason}")]
+    InvalidEnvVar {
+        /// The variable, e.g. `GLOBUS_SDK_ENVIRONMENT`.
+        variable: &'static str,
+        /// Its value (these variables hold no secrets).
+        value: String,
+        /// What is wrong with it.
         reason: String,
     },
 
@@ -93,9 +123,13 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection could not be made (refused, unreachable, DNS).
     Connect,
-    /// The connection broke mid-exchange (reset, closed early).
+    /// Another I/O failure mid-exchange.
     Io,
-    /// TLS or other protocol failure.
+    /// The connection broke: reset by the peer, or closed before a complete answer.
+    Reset,
+    /// The TLS handshake failed, e.g. the server's certificate is not trusted.
+    Tls,
+    /// Another protocol failure.
     Protocol,
 }
 
@@ -105,17 +139,20 @@ impl std::fmt::Display for TransportErrorKind {
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Connect => "connection failed",
             TransportErrorKind::Io => "connection error",
+            TransportErrorKind::Reset => "connection reset",
+            TransportErrorKind::Tls => "TLS error",
             TransportErrorKind::Protocol => "protocol error",
         })
     }
 }
 
 impl AuthError {
-    /// Whether retrying later may succeed: transport failures, 429 and 5xx, storage errors the
-    /// store marks temporary.
+    /// Whether retrying later may succeed: transport failures other than TLS, 429 and 5xx,
+    /// storage errors the store marks temporary. Not [`AuthError::RetriesExhausted`].
     pub fn is_temporary(&self) -> bool {
         match self {
-            AuthError::Transport { .. } => true,
+            // A certificate the client does not trust stays untrusted.
+            AuthError::Transport { kind, .. } => *kind != TransportErrorKind::Tls,
             AuthError::Api { status, .. } => *status == 429 || *status >= 500,
             AuthError::Storage(err) => err.is_temporary(),
             _ => false,

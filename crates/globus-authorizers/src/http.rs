@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use crate::authorizer::GlobusAuthorizer;
-use crate::client::transport_error;
+use crate::env::{SdkEnv, tls_config};
 use crate::error::{AuthError, Result};
+use crate::transport::transport_error;
 
 /// A reply from [`AuthorizedAgent`].
 #[derive(Debug, Clone)]
@@ -53,6 +54,23 @@ impl<A: GlobusAuthorizer> AuthorizedAgent<A> {
         }
     }
 
+    /// With the timeout and TLS verification globus-sdk's environment variables ask for
+    /// (`GLOBUS_SDK_HTTP_TIMEOUT`, default 60 s; `GLOBUS_SDK_VERIFY_SSL` and CA bundles).
+    pub fn from_env(authorizer: A, env: &SdkEnv) -> Result<Self> {
+        let timeout = env.http_timeout()?.unwrap_or(Some(Duration::from_secs(60)));
+        let tls = tls_config(&env.tls_verification()?)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(timeout)
+            .tls_config(tls)
+            .user_agent(concat!("globus-authorizers/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(AuthorizedAgent {
+            authorizer,
+            agent: config.into(),
+        })
+    }
+
     /// The authorizer.
     pub fn authorizer(&self) -> &A {
         &self.authorizer
@@ -85,7 +103,7 @@ impl<A: GlobusAuthorizer> AuthorizedAgent<A> {
             .body(json_body.map(<[u8]>::to_vec).unwrap_or_default())
             .map_err(|err| AuthError::InvalidConfig(format!("bad request for {url}: {err}")))?;
         let endpoint = url.split('?').next().unwrap_or(url).to_owned();
-        let transport = |err: ureq::Error| transport_error(&endpoint, err);
+        let transport = |err: ureq::Error| transport_error(&endpoint, url, err);
         let mut response = self.agent.run(request).map_err(transport)?;
         let status = response.status().as_u16();
         let content_type = response

@@ -9,7 +9,14 @@
 //!   [`AccessTokenAuthorizer`], [`RenewingAuthorizer`], [`RefreshTokenAuthorizer`],
 //!   [`ClientCredentialsAuthorizer`], and [`StorageAuthorizer`], which renews through a shared
 //!   token store so that several processes renew a token once;
-//! - [`AuthorizedAgent`]: sends requests with an authorizer and retries once after a 401.
+//! - [`AuthorizedAgent`]: sends requests with an authorizer and retries once after a 401;
+//! - [`SdkEnv`]: globus-sdk's environment variables (`GLOBUS_SDK_ENVIRONMENT`,
+//!   `GLOBUS_SDK_SERVICE_URL_AUTH`, `GLOBUS_SDK_HTTP_TIMEOUT`, `GLOBUS_SDK_VERIFY_SSL`,
+//!   `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`), read through an injectable lookup.
+//!
+//! Progress is reported as `tracing` events (target `globus_authorizers`): each retry at INFO
+//! with its reason and delay, renewals started and finished at INFO, each request at DEBUG, TLS
+//! verification turned off at WARN. No event carries a token, secret, code or verifier.
 //!
 //! All authorizers are `Send + Sync`; renewal is single-flight: when many threads find the
 //! token stale, one request is made and every thread gets its result.
@@ -27,16 +34,21 @@
 
 mod authorizer;
 mod client;
+mod env;
 mod error;
 mod http;
 mod pkce;
+mod redact;
 mod renewing;
 mod storage;
+mod transport;
 
 pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
-pub use client::{
-    AuthClient, AuthClientBuilder, AuthorizeParams, RetryPolicy, auth_base_url_for_environment,
-    auth_base_url_from_env,
+pub use client::{AuthClient, AuthClientBuilder, AuthorizeParams};
+pub use env::{
+    ENVIRONMENT_VAR, HTTP_TIMEOUT_VAR, KNOWN_ENVIRONMENTS, REQUESTS_CA_BUNDLE_VAR,
+    SERVICE_URL_AUTH_VAR, SSL_CERT_FILE_VAR, SdkEnv, TlsVerification, VERIFY_SSL_VAR,
+    auth_base_url_for_environment, auth_base_url_from_env,
 };
 pub use error::{AuthError, Result, TransportErrorKind};
 pub use http::{AuthorizedAgent, HttpReply};
@@ -47,3 +59,4 @@ pub use renewing::{
     TokenSource,
 };
 pub use storage::{StorageAuthorizer, StorageTokenSource};
+pub use transport::RetryPolicy;

@@ -182,8 +182,18 @@ impl<S: TokenSource> RenewingAuthorizer<S> {
         &self.source
     }
 
-    /// Renew now, whatever the state of the current token (still single-flight).
+    /// A valid access token: the current one, unless it is missing or within
+    /// [`EXPIRES_ADJUST_SECONDS`] of expiry, in which case it is renewed first (single-flight).
+    ///
+    /// globus-sdk's `ensure_valid_token`: calling it before every request contacts Globus Auth
+    /// only when the token needs it. To renew regardless, use [`Self::renew_now`].
     pub fn ensure_valid_token(&self) -> Result<Secret> {
+        self.current_or_renewed(true)
+    }
+
+    /// Renew now, whatever the state of the current token (still single-flight: threads calling
+    /// this while a renewal is in flight share its result).
+    pub fn renew_now(&self) -> Result<Secret> {
         self.current_or_renewed(false)
     }
 
@@ -231,8 +241,18 @@ impl<S: TokenSource> RenewingAuthorizer<S> {
             owner: self,
             done: false,
         };
+        let context = self.source.context();
+        tracing::info!(token = %context, forced = !accept_current, "renewing access token");
         let outcome = self.renew();
         flight.done = true;
+        match &outcome {
+            Ok((token, _)) => tracing::info!(
+                token = %context,
+                expires_at = token.expires_at_seconds,
+                "renewed access token"
+            ),
+            Err(err) => tracing::info!(token = %context, error = %err, "token renewal failed"),
+        }
         let mut state = self.lock();
         state.renewing = false;
         state.flights += 1;
@@ -574,6 +594,48 @@ mod tests {
         );
         assert_eq!(auth.expires_at(), Some(4_600));
         assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn ensure_valid_token_renews_only_when_missing_or_near_expiry() {
+        let clock = clock(1_000);
+        let auth = RenewingAuthorizer::with_source(Scripted::new(one_token), clock.clone())
+            .access_token("AT-seed")
+            .expires_at(2_000)
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(auth.ensure_valid_token().unwrap().expose(), "AT-seed");
+        }
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 0);
+        clock.set(2_000 - EXPIRES_ADJUST_SECONDS - 1);
+        assert_eq!(auth.ensure_valid_token().unwrap().expose(), "AT-seed");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 0);
+        clock.set(2_000 - EXPIRES_ADJUST_SECONDS);
+        assert_eq!(auth.ensure_valid_token().unwrap().expose(), "AT-0");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
+        // The renewed token (expires 1_000 + 3600) is used until near its own expiry.
+        assert_eq!(auth.ensure_valid_token().unwrap().expose(), "AT-0");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 1);
+
+        let empty = RenewingAuthorizer::with_source(Scripted::new(one_token), clock.clone())
+            .build()
+            .unwrap();
+        assert_eq!(empty.ensure_valid_token().unwrap().expose(), "AT-0");
+        assert_eq!(empty.ensure_valid_token().unwrap().expose(), "AT-0");
+        assert_eq!(empty.source().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn renew_now_always_renews() {
+        let auth = RenewingAuthorizer::with_source(Scripted::new(one_token), clock(1_000))
+            .access_token("AT-seed")
+            .expires_at(9_999)
+            .build()
+            .unwrap();
+        assert_eq!(auth.renew_now().unwrap().expose(), "AT-0");
+        assert_eq!(auth.renew_now().unwrap().expose(), "AT-1");
+        assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -189,8 +189,14 @@ fn authorization_code_exchange_with_pkce() {
         .oauth2_exchange_code_for_tokens(&code, redirect, Some(&wrong))
         .unwrap_err();
     assert!(
-        err.is_login_required(),
-        "PKCE mismatch is invalid_grant: {err:?}"
+        matches!(err, AuthError::InvalidCode { .. }),
+        "PKCE mismatch is invalid_grant, a bad code: {err:?}"
+    );
+    assert!(!err.is_login_required() && !err.is_temporary());
+    assert!(
+        err.to_string()
+            .starts_with("the authorization code was wrong, already used or expired: log in again"),
+        "{err}"
     );
 
     let verifier_text = verifier.expose().to_owned();
@@ -293,8 +299,15 @@ fn retries_are_bounded() {
     let err = native(&server)
         .oauth2_refresh_token(&Secret::new("RT"))
         .unwrap_err();
-    assert!(matches!(err, AuthError::Api { status: 500, .. }), "{err:?}");
-    assert!(err.is_temporary());
+    assert!(
+        matches!(&err, AuthError::RetriesExhausted { attempts: 4, last } if matches!(**last, AuthError::Api { status: 500, .. })),
+        "{err:?}"
+    );
+    assert!(!err.is_temporary(), "the retrying already happened");
+    assert!(
+        err.to_string().starts_with("gave up after 4 attempts: "),
+        "{err}"
+    );
     assert_eq!(server.token_requests(), 4, "1 attempt + 3 retries");
 }
 
@@ -369,7 +382,10 @@ fn malformed_success_replies_are_typed_errors() {
     let err = native(&server)
         .oauth2_refresh_token(&Secret::new("RT"))
         .unwrap_err();
-    assert!(matches!(err, AuthError::Transport { .. }), "{err:?}");
+    assert!(
+        matches!(&err, AuthError::RetriesExhausted { attempts: 4, last } if matches!(**last, AuthError::Transport { kind: TransportErrorKind::Reset, .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -380,7 +396,7 @@ fn connection_refused_is_a_transport_error() {
     };
     let client = AuthClient::builder(NATIVE)
         .base_url(format!("http://127.0.0.1:{port}/"))
-        .retry(fast_retry())
+        .retry(RetryPolicy::none())
         .build()
         .unwrap();
     let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
@@ -395,6 +411,57 @@ fn connection_refused_is_a_transport_error() {
         "{err:?}"
     );
     assert!(err.is_temporary());
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"),
+        "names the host and port: {text}"
+    );
+}
+
+#[test]
+fn a_reset_is_reported_as_a_reset_not_a_timeout() {
+    let server = server();
+    let client = AuthClient::builder(NATIVE)
+        .base_url(server.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    for failure in [Failure::TcpReset, Failure::ConnectionReset] {
+        server.fail_next([failure.clone()]);
+        let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AuthError::Transport {
+                    kind: TransportErrorKind::Reset,
+                    ..
+                }
+            ),
+            "{failure:?}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            !text.contains("timed out") && text.contains("reset"),
+            "{text}"
+        );
+        assert!(text.contains(&server.addr().to_string()), "{text}");
+    }
+}
+
+#[test]
+fn a_malformed_service_url_names_the_variable() {
+    let err = AuthClient::builder(NATIVE)
+        .env(globus_authorizers::SdkEnv::from_pairs([(
+            "GLOBUS_SDK_SERVICE_URL_AUTH",
+            "localhost:8080",
+        )]))
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("GLOBUS_SDK_SERVICE_URL_AUTH") && text.contains("localhost:8080"),
+        "{text}"
+    );
 }
 
 #[test]
