@@ -320,6 +320,78 @@ def check_rust(d: pathlib.Path) -> None:
     )
 
 
+    # SQLite, schema 2: a file Rust created in SQLiteTokenStorage's layout
+    db2 = d / "rust-v2.db"
+    check("rust-v2.db is owner-only (0600)", lambda: owner_only(db2))
+
+    def db2_layout() -> None:
+        import sqlite3
+        import tempfile
+
+        def layout(path: pathlib.Path) -> tuple[list, list]:
+            conn = sqlite3.connect(path)
+            master = list(
+                conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")
+            )
+            internal = list(
+                conn.execute("SELECT attribute FROM sdk_storage_adapter_internal ORDER BY rowid")
+            )
+            version = conn.execute(
+                "SELECT value FROM sdk_storage_adapter_internal "
+                "WHERE attribute = 'globus-sdk.database_schema_version'"
+            ).fetchone()
+            conn.close()
+            return master, internal + [version]
+
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = pathlib.Path(tmp) / "fresh.db"
+            SQLiteTokenStorage(fresh).close()
+            eq(layout(db2), layout(fresh), "sqlite_master and internal rows vs. SQLiteTokenStorage's")
+
+    check("rust-v2.db has exactly the tables and schema version SQLiteTokenStorage creates", db2_layout)
+
+    def db2_read() -> None:
+        for ns, spec in (("DEFAULT", spec_default), ("userprofile/alice", spec_alice)):
+            storage = SQLiteTokenStorage(db2, namespace=ns)
+            got = storage.get_token_data_by_resource_server()
+            eq(sorted(got), sorted(spec), f"{ns} resource servers")
+            for rs, want in spec.items():
+                assert_tsd(got[rs], want, f"{ns}/{rs}")
+                assert_tsd(storage.get_token_data(rs), want, f"{ns}/{rs} get_token_data")
+            eq(sorted(storage.iter_namespaces()), ["DEFAULT", "userprofile/alice"], "namespaces")
+            storage.close()
+
+    check("SQLiteTokenStorage reads rust-v2.db exactly (both namespaces)", db2_read)
+
+    def db2_json_text() -> None:
+        import sqlite3
+
+        conn = sqlite3.connect(db2)
+        rows = list(conn.execute("SELECT token_data_json FROM token_storage"))
+        conn.close()
+        assert rows, "no rows"
+        for (text,) in rows:
+            # SQLiteTokenStorage writes to_dict() (extra fields dropped); Rust keeps the extra
+            # fields, after the known ones, which to_dict(include_extra=True) reproduces.
+            stored = TokenStorageData.from_dict(json.loads(text))
+            want = json.dumps(stored.to_dict(include_extra=True))
+            eq(text, want, "stored JSON text vs. SQLiteTokenStorage's")
+
+    check(
+        "rust-v2.db stores JSON text as SQLiteTokenStorage does (field order, json.dumps; extra fields kept)",
+        db2_json_text,
+    )
+
+    def db2_edit() -> None:
+        storage = SQLiteTokenStorage(db2)
+        storage.store_token_data_by_resource_server(
+            {"search.api.globus.org": TokenStorageData(**SEARCH)}
+        )
+        assert_tsd(storage.get_token_data("search.api.globus.org"), SEARCH, "stored search")
+        storage.close()
+
+    check("SQLiteTokenStorage writes to rust-v2.db", db2_edit)
+
 # -- phase 2: Python writes fresh files -------------------------------------------------------
 
 

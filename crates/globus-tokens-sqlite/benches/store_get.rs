@@ -1,5 +1,5 @@
-//! `SqliteAdapter::store` and `get_token_data` against a bare rusqlite transaction writing the
-//! same rows with the same pragmas.
+//! `SqliteAdapter::store` and `get_token_data` against bare rusqlite: a transaction writing the
+//! same rows, and a prepared SELECT reading one, with the same pragmas.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -51,6 +51,34 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
         })
     });
+
+    // The floor for a read: a bare prepared SELECT of the same row on an open connection with
+    // the adapter's pragmas, fetching the JSON text (no parsing).
+    let reader = Connection::open(dir.path().join("adapter.db")).unwrap();
+    reader
+        .busy_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    reader.pragma_update(None, "synchronous", "FULL").unwrap();
+    reader
+        .pragma_update(None, "journal_mode", "TRUNCATE")
+        .unwrap();
+    reader.set_prepared_statement_cache_capacity(32);
+    c.bench_function("get_floor_bare_select", |b| {
+        b.iter(|| {
+            let mut statement = reader
+                .prepare_cached(
+                    "SELECT token_data_json FROM token_storage WHERE namespace=? AND resource_server=?",
+                )
+                .unwrap();
+            let text: String = statement
+                .query_row(("DEFAULT", black_box("transfer.api.globus.org")), |row| {
+                    row.get(0)
+                })
+                .unwrap();
+            text
+        })
+    });
+    drop(reader);
 
     // The baseline: the same three rows (same bytes), same pragmas, one BEGIN IMMEDIATE.
     let bare_path = dir.path().join("bare.db");

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use globus_tokens_core::fs::{create_private_dir_all, open_private, parent_dir};
 use globus_tokens_core::{
@@ -16,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::builder::{JournalMode, SqliteAdapterBuilder};
 use crate::cache::{ReadCache, Validator};
-use crate::error::{BACKEND, open_error, sqlite_error};
+use crate::error::{BACKEND, is_busy, open_error, sqlite_error};
 use crate::schema::{self, SchemaVersion};
 
 /// The path that opens a private in-memory database, as in SQLite and globus-sdk.
@@ -61,7 +62,10 @@ const STATEMENT_CACHE_CAPACITY: usize = 32;
 ///   globus-sdk 3.65.0's schema-1 tables are created in one transaction, with the same
 ///   `CREATE TABLE` text as Python's, plus the rows `globus-sdk.version` =
 ///   [`WRITER_VERSION`](globus_tokens_core::WRITER_VERSION) and
-///   `globus-sdk.database_schema_version` = `"1"`.
+///   `globus-sdk.database_schema_version` = `"1"`
+///   ([`SqliteAdapterBuilder::new_file_schema`] chooses `SQLiteTokenStorage`'s schema 2
+///   instead). [`SqliteAdapterBuilder::create_if_missing`]`(false)` makes both cases an error
+///   instead, and nothing is created.
 /// * An existing file is only read while opening: its schema version must be `"1"` or `"2"`
 ///   ([`Error::UnsupportedFormatVersion`] otherwise); a file that is not a SQLite database, or
 ///   a database without a `token_storage` table, is [`Error::InvalidData`] naming the path.
@@ -168,14 +172,18 @@ impl SqliteAdapter {
             busy_timeout,
             journal_mode,
             read_cache,
+            create_if_missing,
+            new_file_schema,
         } = options;
         let location = path.display().to_string();
+        // The busy timeout bounds the whole open, including retries SQLite does not do itself.
+        let opened_at = Instant::now();
         let (mut conn, is_new) = if path.as_os_str() == MEMORY_PATH {
             let conn = Connection::open_in_memory()
                 .map_err(|err| sqlite_error(&location, "opening", err))?;
             (conn, true)
         } else {
-            let is_new = prepare_file(&path)?;
+            let is_new = prepare_file(&path, create_if_missing)?;
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             let conn = Connection::open_with_flags(&path, flags)
                 .map_err(|err| sqlite_error(&location, "opening", err))?;
@@ -189,7 +197,7 @@ impl SqliteAdapter {
         };
         configure(&conn).map_err(|err| open_error(&location, "configuring", err))?;
         let schema = if is_new {
-            schema::create_or_detect(&mut conn, &location)?
+            schema::create_or_detect(&mut conn, &location, new_file_schema)?
         } else {
             match schema::detect(&conn, &location) {
                 // A creator killed before its first commit leaves pages and a hot journal;
@@ -197,7 +205,10 @@ impl SqliteAdapter {
                 Err(Error::InvalidData { .. })
                     if std::fs::metadata(&path).is_ok_and(|meta| meta.len() == 0) =>
                 {
-                    schema::create_or_detect(&mut conn, &location)?
+                    if !create_if_missing {
+                        return Err(empty_file_error(&location));
+                    }
+                    schema::create_or_detect(&mut conn, &location, new_file_schema)?
                 }
                 other => other?,
             }
@@ -219,19 +230,7 @@ impl SqliteAdapter {
         if let Some(mode) = journal_mode
             && path.as_os_str() != MEMORY_PATH
         {
-            let wanted = mode.pragma_value();
-            let got: String = conn
-                .pragma_update_and_check(None, "journal_mode", wanted, |row| row.get(0))
-                .map_err(|err| open_error(&location, "setting the journal mode", err))?;
-            if !got.eq_ignore_ascii_case(wanted) {
-                return Err(Error::Backend {
-                    backend: BACKEND,
-                    location,
-                    message: format!("could not set journal_mode={wanted}; SQLite kept {got}"),
-                    temporary: false,
-                    source: None,
-                });
-            }
+            set_journal_mode(&conn, mode, opened_at + busy_timeout, &location)?;
         }
         let validator = if !read_cache {
             Validator::Disabled
@@ -269,6 +268,13 @@ impl SqliteAdapter {
     /// The database's path (`":memory:"` for an in-memory database).
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// Whether the database file exists now (globus-sdk's `FileTokenStorage.file_exists()`,
+    /// i.e. `os.path.exists`); always `false` for `":memory:"`. An adapter that opened a file
+    /// answers `false` once something else has removed it.
+    pub fn file_exists(&self) -> bool {
+        self.shared.path.as_os_str() != MEMORY_PATH && self.shared.path.exists()
     }
 
     /// The layout of the database: schema 1 (`SQLiteAdapter`) or 2 (`SQLiteTokenStorage`).
@@ -426,7 +432,7 @@ impl SqliteAdapter {
             backend: BACKEND,
             operation: "config storage",
             detail: Some(format!(
-                "{} was created by globus-sdk's SQLiteTokenStorage (schema 2), which has no config table",
+                "{} is a globus-sdk SQLiteTokenStorage database (schema 2), which has no config table",
                 self.shared.location
             )),
         }
@@ -434,19 +440,89 @@ impl SqliteAdapter {
 }
 
 /// Make sure a database file exists before SQLite opens it; `true` if it is new (just created,
-/// or an existing empty file).
+/// or an existing empty file). With `create` false, a missing or empty file is an error and
+/// nothing is touched.
 ///
 /// Creating the file here, owner-only, rather than letting SQLite create it with the umask's
 /// permissions means the file and SQLite's journal files (which copy its mode) are private.
-fn prepare_file(path: &Path) -> Result<bool> {
+fn prepare_file(path: &Path, create: bool) -> Result<bool> {
     match std::fs::metadata(path) {
-        Ok(meta) => Ok(meta.is_file() && meta.len() == 0),
+        Ok(meta) if meta.is_file() && meta.len() == 0 => {
+            if create {
+                Ok(true)
+            } else {
+                Err(empty_file_error(&path.display().to_string()))
+            }
+        }
+        Ok(_) => Ok(false),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !create => {
+            Err(Error::io("opening token database", path, err))
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             create_private_dir_all(&parent_dir(path))?;
             open_private(path).map_err(|err| Error::io("creating", path, err))?;
             Ok(true)
         }
         Err(err) => Err(Error::io("reading metadata of", path, err)),
+    }
+}
+
+/// An empty file where a token database was expected, when it may not be created.
+fn empty_file_error(location: &str) -> Error {
+    Error::invalid_data(location, "an empty file, not a token database")
+}
+
+/// Put the connection (and, for WAL, the file) in journal `mode`, unless it already is.
+///
+/// Switching to or from WAL needs an exclusive lock on the file, and SQLite returns
+/// `SQLITE_BUSY` for it at once, without calling the busy handler, when another connection
+/// holds a lock at that moment: several processes opening a new file in WAL mode at once meet
+/// this. So a busy answer is retried, with SQLite's own busy-handler delays, until `deadline`
+/// (the busy timeout from the start of the open). A file another process already switched is
+/// left alone.
+fn set_journal_mode(
+    conn: &Connection,
+    mode: JournalMode,
+    deadline: Instant,
+    location: &str,
+) -> Result<()> {
+    let wanted = mode.pragma_value();
+    let mut attempt = 0usize;
+    loop {
+        let result = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+            .and_then(|current| {
+                if current.eq_ignore_ascii_case(wanted) {
+                    Ok(current)
+                } else {
+                    conn.pragma_update_and_check(None, "journal_mode", wanted, |row| row.get(0))
+                }
+            });
+        match result {
+            Ok(got) if got.eq_ignore_ascii_case(wanted) => return Ok(()),
+            Ok(got) => {
+                return Err(Error::Backend {
+                    backend: BACKEND,
+                    location: location.to_owned(),
+                    message: format!("could not set journal_mode={wanted}; SQLite kept {got}"),
+                    temporary: false,
+                    source: None,
+                });
+            }
+            Err(err) if is_busy(&err) && Instant::now() < deadline => {
+                // SQLite's busy-handler delays: 1, 2, 5, 10, ... up to 100 ms.
+                const DELAYS_MS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+                let delay = Duration::from_millis(DELAYS_MS[attempt.min(DELAYS_MS.len() - 1)]);
+                attempt += 1;
+                tracing::debug!(
+                    location,
+                    attempt,
+                    "journal mode switch found the database locked; retrying"
+                );
+                std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
+            }
+            Err(err) => return Err(open_error(location, "setting the journal mode", err)),
+        }
     }
 }
 

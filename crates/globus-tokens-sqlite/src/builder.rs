@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use globus_tokens_core::{DEFAULT_NAMESPACE, Result};
 
-use crate::SqliteAdapter;
+use crate::{SchemaVersion, SqliteAdapter};
 
 /// How long a statement waits for another connection's lock before failing with a temporary
 /// error, unless [`SqliteAdapterBuilder::busy_timeout`] says otherwise.
@@ -71,6 +71,8 @@ pub struct SqliteAdapterBuilder {
     pub(crate) busy_timeout: Duration,
     pub(crate) journal_mode: Option<JournalMode>,
     pub(crate) read_cache: bool,
+    pub(crate) create_if_missing: bool,
+    pub(crate) new_file_schema: SchemaVersion,
 }
 
 impl SqliteAdapterBuilder {
@@ -81,6 +83,8 @@ impl SqliteAdapterBuilder {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             journal_mode: None,
             read_cache: true,
+            create_if_missing: true,
+            new_file_schema: SchemaVersion::V1,
         }
     }
 
@@ -134,6 +138,56 @@ impl SqliteAdapterBuilder {
     /// `":memory:"` databases are cached too (all their writes go through the adapter).
     pub fn read_cache(mut self, enabled: bool) -> Self {
         self.read_cache = enabled;
+        self
+    }
+
+    /// Whether a missing database is created (default `true`, as in sqlx's
+    /// `SqliteConnectOptions::create_if_missing`).
+    ///
+    /// With `false`, opening never writes anything: a path that does not exist is an
+    /// [`Error::Io`](globus_tokens_core::Error::Io) whose source has kind
+    /// [`NotFound`](std::io::ErrorKind::NotFound), and an existing empty (0-byte) file is an
+    /// [`Error::InvalidData`](globus_tokens_core::Error::InvalidData) ("an empty file, not a
+    /// token database"); both name the path, and no directory, file, table or journal-mode
+    /// change is made. Use it for commands that only read, so that looking at a store never
+    /// creates one. Ignored for `":memory:"` databases.
+    ///
+    /// ```
+    /// use globus_tokens_core::Error;
+    /// use globus_tokens_sqlite::SqliteAdapter;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("tokens.db");
+    /// let err = SqliteAdapter::builder(&path).create_if_missing(false).open().unwrap_err();
+    /// assert!(matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound));
+    /// assert!(!path.exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// The layout a *new* database is created with (default [`SchemaVersion::V1`], globus-sdk's
+    /// `SQLiteAdapter`, which also keeps named configuration).
+    ///
+    /// [`SchemaVersion::V2`] creates exactly what globus-sdk's `SQLiteTokenStorage` creates:
+    /// the same `token_storage` and `sdk_storage_adapter_internal` tables, no `config_storage`
+    /// table, and `globus-sdk.database_schema_version` = `"2"`; token data is then written in
+    /// `TokenStorageData` order. An existing file keeps the layout it has, whatever this says.
+    ///
+    /// ```
+    /// use globus_tokens_sqlite::{SchemaVersion, SqliteAdapter};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = SqliteAdapter::builder(dir.path().join("storage.db"))
+    ///     .new_file_schema(SchemaVersion::V2)
+    ///     .open()?;
+    /// assert_eq!(store.schema_version(), SchemaVersion::V2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_file_schema(mut self, schema: SchemaVersion) -> Self {
+        self.new_file_schema = schema;
         self
     }
 

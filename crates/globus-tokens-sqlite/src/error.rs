@@ -12,10 +12,7 @@ pub(crate) const BACKEND: &str = "sqlite";
 /// are marked temporary. SQLite's messages describe statements and locks, never bound values,
 /// so no token can appear in them.
 pub(crate) fn sqlite_error(location: &str, operation: &str, err: rusqlite::Error) -> Error {
-    let temporary = matches!(
-        err.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    );
+    let temporary = is_busy(&err);
     Error::Backend {
         backend: BACKEND,
         location: location.to_owned(),
@@ -33,6 +30,14 @@ pub(crate) fn open_error(location: &str, operation: &str, err: rusqlite::Error) 
     } else {
         sqlite_error(location, operation, err)
     }
+}
+
+/// Whether another connection's lock made the operation fail (`SQLITE_BUSY`, `SQLITE_LOCKED`).
+pub(crate) fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Whether SQLite reported that the file is not a database (`SQLITE_NOTADB`).

@@ -17,9 +17,12 @@ use crate::error::{open_error, sqlite_error};
 #[non_exhaustive]
 pub enum SchemaVersion {
     /// Schema `"1"`: globus-sdk's `SQLiteAdapter`, with tokens and named configuration. New
-    /// databases created by this crate use this layout.
+    /// databases created by this crate use this layout unless
+    /// [`new_file_schema`](crate::SqliteAdapterBuilder::new_file_schema) says otherwise.
     V1,
     /// Schema `"2"`: globus-sdk's `SQLiteTokenStorage`, tokens only (no `config_storage` table).
+    /// Created when asked for with
+    /// [`new_file_schema`](crate::SqliteAdapterBuilder::new_file_schema).
     V2,
 }
 
@@ -53,27 +56,33 @@ impl fmt::Display for SchemaVersion {
 /// The schema versions this crate reads.
 pub(crate) const SUPPORTED_VERSIONS: &[&str] = &["1", "2"];
 
-/// The statements globus-sdk 3.65.0's `SQLiteAdapter` runs to create a database, with the same
-/// text, so `sqlite_master` of a file we create is identical to one Python created.
-pub(crate) const CREATE_TABLES: [&str; 3] = [
-    "CREATE TABLE config_storage (
+const CREATE_CONFIG_STORAGE: &str = "CREATE TABLE config_storage (
     namespace VARCHAR NOT NULL,
     config_name VARCHAR NOT NULL,
     config_data_json VARCHAR NOT NULL,
     PRIMARY KEY (namespace, config_name)
-)",
-    "CREATE TABLE token_storage (
+)";
+const CREATE_TOKEN_STORAGE: &str = "CREATE TABLE token_storage (
     namespace VARCHAR NOT NULL,
     resource_server VARCHAR NOT NULL,
     token_data_json VARCHAR NOT NULL,
     PRIMARY KEY (namespace, resource_server)
-)",
-    "CREATE TABLE sdk_storage_adapter_internal (
+)";
+const CREATE_INTERNAL: &str = "CREATE TABLE sdk_storage_adapter_internal (
     attribute VARCHAR NOT NULL,
     value VARCHAR NOT NULL,
     PRIMARY KEY (attribute)
-)",
-];
+)";
+
+/// The statements globus-sdk 3.65.0 runs to create a database of `version`, in its order and
+/// with the same text (`SQLiteAdapter` for schema 1, `SQLiteTokenStorage` for schema 2), so
+/// `sqlite_master` of a file we create is identical to one Python created.
+pub(crate) fn create_statements(version: SchemaVersion) -> &'static [&'static str] {
+    match version {
+        SchemaVersion::V1 => &[CREATE_CONFIG_STORAGE, CREATE_TOKEN_STORAGE, CREATE_INTERNAL],
+        SchemaVersion::V2 => &[CREATE_TOKEN_STORAGE, CREATE_INTERNAL],
+    }
+}
 
 const INSERT_INTERNAL: &str =
     "INSERT INTO sdk_storage_adapter_internal(attribute, value) VALUES (?, ?)";
@@ -164,12 +173,18 @@ pub(crate) fn detect(conn: &Connection, location: &str) -> Result<SchemaVersion>
     }
 }
 
-/// Create globus-sdk's schema-1 layout in an empty database, in one transaction.
+/// Create globus-sdk's layout `version` in an empty database, in one transaction: schema 1 as
+/// `SQLiteAdapter` creates it, schema 2 as `SQLiteTokenStorage` does (the same statements
+/// without `config_storage`).
 ///
 /// The transaction is `BEGIN IMMEDIATE` and checks for the tables first, so when several
 /// processes create the same new file at once exactly one creates the tables and the others
 /// find them.
-pub(crate) fn create_or_detect(conn: &mut Connection, location: &str) -> Result<SchemaVersion> {
+pub(crate) fn create_or_detect(
+    conn: &mut Connection,
+    location: &str,
+    version: SchemaVersion,
+) -> Result<SchemaVersion> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|err| open_error(location, "creating the database", err))?;
@@ -181,18 +196,18 @@ pub(crate) fn create_or_detect(conn: &mut Connection, location: &str) -> Result<
         return Ok(version);
     }
     let create = || -> rusqlite::Result<()> {
-        for statement in CREATE_TABLES {
+        for statement in create_statements(version) {
             tx.execute(statement, [])?;
         }
         let mut insert = tx.prepare(INSERT_INTERNAL)?;
         insert.execute([SDK_VERSION_KEY, WRITER_VERSION])?;
-        insert.execute([SCHEMA_VERSION_KEY, "1"])?;
+        insert.execute([SCHEMA_VERSION_KEY, &version.number().to_string()])?;
         Ok(())
     };
     create().map_err(|err| sqlite_error(location, "creating the schema", err))?;
     tx.commit()
         .map_err(|err| sqlite_error(location, "creating the schema", err))?;
-    Ok(SchemaVersion::V1)
+    Ok(version)
 }
 
 #[cfg(test)]
@@ -203,7 +218,7 @@ mod tests {
     fn creates_python_schema_in_memory() {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(
-            create_or_detect(&mut conn, ":memory:").unwrap(),
+            create_or_detect(&mut conn, ":memory:", SchemaVersion::V1).unwrap(),
             SchemaVersion::V1
         );
         assert_eq!(detect(&conn, ":memory:").unwrap(), SchemaVersion::V1);
@@ -217,7 +232,7 @@ mod tests {
         assert_eq!(sdk_version, WRITER_VERSION);
         // A second call finds the tables instead of failing to create them again.
         assert_eq!(
-            create_or_detect(&mut conn, ":memory:").unwrap(),
+            create_or_detect(&mut conn, ":memory:", SchemaVersion::V1).unwrap(),
             SchemaVersion::V1
         );
     }
@@ -225,7 +240,7 @@ mod tests {
     #[test]
     fn unknown_version_is_rejected() {
         let mut conn = Connection::open_in_memory().unwrap();
-        create_or_detect(&mut conn, "db").unwrap();
+        create_or_detect(&mut conn, "db", SchemaVersion::V1).unwrap();
         conn.execute(
             "UPDATE sdk_storage_adapter_internal SET value = '7' WHERE attribute = ?",
             [SCHEMA_VERSION_KEY],
@@ -245,7 +260,7 @@ mod tests {
             detect(&conn, "db"),
             Err(Error::InvalidData { .. })
         ));
-        conn.execute_batch(CREATE_TABLES[1]).unwrap();
+        conn.execute_batch(CREATE_TOKEN_STORAGE).unwrap();
         assert!(matches!(
             detect(&conn, "db"),
             Err(Error::UnsupportedFormatVersion { .. })

@@ -318,3 +318,89 @@ proptest! {
         }
     }
 }
+
+/// Everything in `dir`, with contents, so a test can show nothing was created or written.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Option<Vec<u8>>)> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let content = std::fs::read(&path).ok();
+            (path, content)
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn create_if_missing_false_never_creates_or_writes() {
+    use globus_tokens_sqlite::JournalMode;
+
+    let dir = tempfile::tempdir().unwrap();
+    // A missing file, also below a missing directory: NotFound naming the path, nothing made.
+    for path in [
+        dir.path().join("missing.db"),
+        dir.path().join("no-such-dir").join("tokens.db"),
+    ] {
+        let err = SqliteAdapter::builder(&path)
+            .create_if_missing(false)
+            .journal_mode(JournalMode::Wal)
+            .open()
+            .unwrap_err();
+        match &err {
+            Error::Io {
+                path: named,
+                source,
+                ..
+            } => {
+                assert_eq!(named, &path);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("expected Io(NotFound), got {other:?}"),
+        }
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert!(!err.is_temporary());
+    }
+    assert!(
+        snapshot(dir.path()).is_empty(),
+        "{:?}",
+        snapshot(dir.path())
+    );
+
+    // A 0-byte file: "not a token database", and it stays 0 bytes with no journal beside it.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let before = snapshot(dir.path());
+    let err = SqliteAdapter::builder(&empty)
+        .create_if_missing(false)
+        .journal_mode(JournalMode::Wal)
+        .open()
+        .unwrap_err();
+    let Error::InvalidData { location, reason } = &err else {
+        panic!("expected InvalidData, got {err:?}");
+    };
+    assert_eq!(location, &empty.display().to_string());
+    assert_eq!(reason, "an empty file, not a token database");
+    assert_eq!(snapshot(dir.path()), before);
+
+    // An existing database opens as usual, and reading it writes nothing.
+    let path = dir.path().join("tokens.db");
+    drop(SqliteAdapter::open(&path).unwrap());
+    let before = snapshot(dir.path());
+    let store = SqliteAdapter::builder(&path)
+        .create_if_missing(false)
+        .open()
+        .unwrap();
+    assert_eq!(store.get_token_data("auth.globus.org").unwrap(), None);
+    assert!(store.get_by_resource_server().unwrap().is_empty());
+    store.close().unwrap();
+    assert_eq!(snapshot(dir.path()), before);
+
+    // The default still creates a missing file and fills an empty one.
+    assert!(SqliteAdapter::open(&empty).is_ok());
+    assert!(std::fs::metadata(&empty).unwrap().len() > 0);
+}

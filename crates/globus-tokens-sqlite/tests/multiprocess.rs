@@ -142,3 +142,89 @@ fn update_is_single_flight_across_processes() {
         format!("AT-fresh-{}", renewals[0])
     );
 }
+
+const OPEN_RACE_VAR: &str = "GLOBUS_TOKENS_SQLITE_OPEN_RACE_WORKER";
+const OPEN_RACE_PROCESSES: usize = 8;
+const OPEN_RACE_ROUNDS: usize = 200;
+
+/// Eight processes open the same new database in WAL mode at once, 200 times over (a new file
+/// each round): no open may fail because another process is creating the file or switching it
+/// to WAL (it once failed with "setting the journal mode: database is locked").
+///
+/// The workers live for all rounds and take each round's path from a pipe, so all eight start
+/// opening within microseconds of each other without paying for 1,600 process starts.
+#[test]
+fn concurrent_wal_open_of_a_new_file() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    if std::env::var_os(OPEN_RACE_VAR).is_some() {
+        // Worker: one path per line on stdin; one `ok` or `error ...` line per path on stderr
+        // (stdout belongs to the test harness).
+        let mut out = std::io::stderr().lock();
+        for line in std::io::stdin().lock().lines() {
+            let path = std::path::PathBuf::from(line.expect("read a path"));
+            let result = SqliteAdapter::builder(&path)
+                .journal_mode(JournalMode::Wal)
+                .open()
+                .and_then(|store| store.close());
+            match result {
+                Ok(()) => writeln!(out, "ok").unwrap(),
+                Err(err) => writeln!(out, "error {err}").unwrap(),
+            }
+        }
+        std::process::exit(0);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut workers: Vec<_> = (0..OPEN_RACE_PROCESSES)
+        .map(|_| {
+            let mut child = Command::new(&exe)
+                .args([
+                    "concurrent_wal_open_of_a_new_file",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(OPEN_RACE_VAR, "1")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdin = child.stdin.take().unwrap();
+            let answers = BufReader::new(child.stderr.take().unwrap()).lines();
+            (child, stdin, answers)
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for round in 0..OPEN_RACE_ROUNDS {
+        let path = dir.path().join(format!("round-{round}")).join("tokens.db");
+        for (_, stdin, _) in &mut workers {
+            writeln!(stdin, "{}", path.display()).unwrap();
+            stdin.flush().unwrap();
+        }
+        for (_, _, answers) in &mut workers {
+            let answer = answers
+                .next()
+                .expect("a worker exited early")
+                .expect("read a worker's answer");
+            if answer != "ok" {
+                failures.push(format!("round {round}: {answer}"));
+            }
+        }
+        let store = SqliteAdapter::open(&path).unwrap();
+        assert_eq!(store.schema_version().number(), 1);
+    }
+    for (mut child, stdin, _) in workers {
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} opens failed: {failures:#?}",
+        failures.len(),
+        OPEN_RACE_PROCESSES * OPEN_RACE_ROUNDS
+    );
+}

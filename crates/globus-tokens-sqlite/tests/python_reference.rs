@@ -259,7 +259,7 @@ fn schema_2_config_is_unsupported() {
         .as_config_storage()
         .expect("config errors explain themselves");
     let expected_detail = format!(
-        "{} was created by globus-sdk's SQLiteTokenStorage (schema 2), which has no config table",
+        "{} is a globus-sdk SQLiteTokenStorage database (schema 2), which has no config table",
         path.display()
     );
     let results = [
@@ -332,6 +332,77 @@ fn new_database_has_pythons_schema_and_row_text() {
             .unwrap()
     };
     assert_eq!(read(&path), read(&reference));
+}
+
+#[test]
+fn new_schema_2_database_is_what_sqlite_token_storage_creates() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = common::copy_fixture("sdk-v2-sqlite.db", dir.path());
+    let path = dir.path().join("new-v2.db");
+    let store = SqliteAdapter::builder(&path)
+        .new_file_schema(SchemaVersion::V2)
+        .open()
+        .unwrap();
+    assert_eq!(store.schema_version(), SchemaVersion::V2);
+    assert!(store.file_exists());
+    assert_eq!(schema(&path), schema(&reference));
+    assert_eq!(
+        internal(&path),
+        [
+            ("globus-sdk.version".to_owned(), WRITER_VERSION.to_owned()),
+            (
+                "globus-sdk.database_schema_version".to_owned(),
+                "2".to_owned()
+            ),
+        ]
+    );
+    // Python's SQLiteTokenStorage creates its file under a 0o177 umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Token text as SQLiteTokenStorage writes it (the fixture's DEFAULT rows).
+    store.store(&common::fixture_response()).unwrap();
+    let python: Vec<_> = rows(&reference)
+        .into_iter()
+        .filter(|row| row.0 == "DEFAULT")
+        .collect();
+    assert_eq!(python.len(), 3);
+    assert_eq!(rows(&path), python);
+    assert!(matches!(
+        store.read_config("x"),
+        Err(Error::Unsupported { .. })
+    ));
+    drop(store);
+
+    // Reopened with the default options, it stays schema 2; asking for schema 2 on an existing
+    // schema-1 file does not change that file either.
+    assert_eq!(
+        SqliteAdapter::open(&path).unwrap().schema_version(),
+        SchemaVersion::V2
+    );
+    let v1 = common::copy_fixture("sdk-v1-sqlite.db", dir.path());
+    let before = std::fs::read(&v1).unwrap();
+    let store = SqliteAdapter::builder(&v1)
+        .new_file_schema(SchemaVersion::V2)
+        .open()
+        .unwrap();
+    assert_eq!(store.schema_version(), SchemaVersion::V1);
+    drop(store);
+    assert_eq!(std::fs::read(&v1).unwrap(), before);
+}
+
+#[test]
+fn file_exists_follows_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.db");
+    let store = SqliteAdapter::open(&path).unwrap();
+    assert!(store.file_exists());
+    std::fs::remove_file(&path).unwrap();
+    assert!(!store.file_exists());
+    assert!(!SqliteAdapter::open(":memory:").unwrap().file_exists());
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! what globus-sdk wrote or edited.
 //!
 //! ```text
-//! interop write DIR                 write DIR/rust-v1.json, rust-v2.json, rust.db
+//! interop write DIR                 write DIR/rust-v1.json, rust-v2.json, rust.db (schema 1)
+//!                                   and rust-v2.db (schema 2, SQLiteTokenStorage's layout)
 //! interop verify-python-edits DIR   check what Python changed in those files
 //! interop read-python DIR           read DIR/py-*.{json,db}; upgrade py-v1-upgrade.json to 2.0
 //!                                   and add a namespace to py-v2.db for Python to read back
@@ -23,6 +24,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use globus_tokens::SqliteAdapter;
+use globus_tokens::sqlite::SchemaVersion;
 use globus_tokens::{
     ConfigStorage, EnumerableTokenStorage, TokenData, TokenDataLayout, TokenStorage,
 };
@@ -299,6 +301,22 @@ fn write(dir: &Path, checks: &mut Checks) {
             Ok(())
         },
     );
+
+    checks.check(
+        "SqliteAdapter creates rust-v2.db in SQLiteTokenStorage's layout (schema 2, two namespaces)",
+        || {
+            let store = SqliteAdapter::builder(dir.join("rust-v2.db"))
+                .new_file_schema(SchemaVersion::V2)
+                .open()?;
+            ensure_eq(store.schema_version(), SchemaVersion::V2, "schema version")?;
+            for (namespace, tokens) in [("DEFAULT", &default), ("userprofile/alice", &alice)] {
+                let scoped = store.with_namespace(namespace);
+                scoped.store_token_data(&token_map(tokens)?)?;
+                ensure_tokens(scoped.get_by_resource_server()?, tokens, namespace)?;
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Escape a key for a JSON pointer (`/` and `~`).
@@ -426,6 +444,22 @@ fn verify_python_edits(dir: &Path, checks: &mut Checks) {
                 store.namespaces()?,
                 vec!["DEFAULT".to_owned(), "python/v2".to_owned(), "userprofile/alice".to_owned()],
                 "namespaces",
+            )
+        },
+    );
+
+    checks.check(
+        "rust-v2.db: SQLiteTokenStorage's search entry readable, Rust's entries intact, still schema 2",
+        || {
+            let store = SqliteAdapter::open(dir.join("rust-v2.db"))?;
+            ensure_eq(store.schema_version(), SchemaVersion::V2, "schema version")?;
+            let mut want = default.clone();
+            want.insert(search.to_owned(), spec.at("/python/search").clone());
+            ensure_tokens(store.get_by_resource_server()?, &want, "DEFAULT")?;
+            ensure_tokens(
+                store.with_namespace("userprofile/alice").get_by_resource_server()?,
+                &alice,
+                "userprofile/alice",
             )
         },
     );
