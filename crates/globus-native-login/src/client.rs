@@ -13,7 +13,7 @@ use crate::error::{LoginError, Result, RevocationFailure, TokenKind};
 use crate::handlers::{
     CodeHandler, CodeOutcome, HandlerContext, InputCodeHandler, LocalServerCodeHandler,
 };
-use crate::storage::{LoginTokenStorage, MultiClientTokenStorage, frl_group};
+use crate::storage::{LoginTokenStorage, MultiClientTokenStorage, login_group, renewed_group};
 
 /// Tokens by resource server, as `by_resource_server` gives them.
 pub type TokensByResourceServer = BTreeMap<String, TokenData>;
@@ -382,7 +382,9 @@ impl NativeClient {
     /// and moving on when one is cancelled), the authorize URL with the handler's redirect URI,
     /// the grant name `"{app_name} Login"` unless given, `access_type=offline` when
     /// `refresh_tokens`, and the extra query parameters; then the code is exchanged, the tokens
-    /// are merged into storage (when there is storage) and returned by resource server.
+    /// are merged into storage (when there is storage) and returned by resource server, with
+    /// `identity_id` (from the `id_token`, when `openid` was asked for) kept wherever the
+    /// storage can hold it.
     pub fn login(&self, options: &LoginOptions) -> Result<TokensByResourceServer> {
         let scopes: Vec<String> = match &options.requested_scopes {
             Some(scopes) if !scopes.is_empty() => scopes.clone(),
@@ -458,7 +460,7 @@ impl NativeClient {
         let tokens: TokensByResourceServer = response
             .by_resource_server()
             .iter()
-            .map(|(rs, data)| (rs.clone(), frl_group(data)))
+            .map(|(rs, data)| (rs.clone(), login_group(data)))
             .collect();
         match self.save_tokens(&tokens) {
             Ok(()) | Err(LoginError::StorageDisabled) => Ok(tokens),
@@ -617,13 +619,10 @@ impl NativeClient {
                 .into());
             }
         };
-        let mut group = group.clone();
-        group.access_token = new.access_token.clone();
-        group.expires_at_seconds = new.expires_at_seconds;
-        if let Some(rotated) = &new.refresh_token {
-            group.refresh_token = Some(rotated.clone());
-        }
-        Ok(group)
+        let mut renewed = renewed_group(Some(group), new);
+        // fair-research-login keeps the saved scope string across a refresh.
+        renewed.scope = group.scope.clone();
+        Ok(renewed)
     }
 
     /// Like [`NativeClient::load_tokens`], keyed by scope: each scope of the loaded groups maps
@@ -694,14 +693,9 @@ impl NativeClient {
                 storage
                     .update_tokens(&mut |saved| {
                         for (rs, data) in &renewed {
-                            let mut group = frl_group(data);
-                            // No refresh token in the response: keep the saved one.
-                            if group.refresh_token.is_none()
-                                && let Some(old) = saved.get(rs)
-                            {
-                                group.refresh_token = old.refresh_token.clone();
-                                group.scope = old.scope.clone();
-                            }
+                            // Keeps what the response leaves out: a non-rotated refresh token,
+                            // identity_id.
+                            let group = renewed_group(saved.get(rs), data);
                             saved.insert(rs.clone(), group);
                         }
                     })
@@ -762,8 +756,9 @@ fn by_scope(tokens: &TokensByResourceServer) -> TokensByResourceServer {
 }
 
 /// fair-research-login's `verify_token_group`, on typed data: `token_type` must be `Bearer`
-/// when given (and becomes `Bearer`), an empty refresh token is none, and only its six fields
-/// are kept.
+/// when given (and becomes `Bearer`), an empty refresh token is none. Unlike the original,
+/// `identity_id` and other fields are kept for the stores that hold them (globus-sdk issue
+/// #1050); fair-research-login's own file formats drop them when they write.
 fn verify_group(resource_server: &str, data: &TokenData) -> Result<TokenData> {
     match data.token_type.as_deref() {
         None | Some("") | Some("Bearer") => {}
@@ -774,7 +769,7 @@ fn verify_group(resource_server: &str, data: &TokenData) -> Result<TokenData> {
             });
         }
     }
-    let mut group = frl_group(data);
+    let mut group = login_group(data);
     group.token_type = Some("Bearer".to_owned());
     Ok(group)
 }

@@ -5,6 +5,12 @@
 //! crash sees the old file or the new one, never part of either. Read-modify-write cycles are
 //! serialized across processes by an advisory lock on a sidecar `NAME.lock` file, never on the
 //! data file itself (which the rename replaces).
+//!
+//! [`update_file`] is the one locked read-modify-write cycle every file store uses. A path that
+//! is a symbolic link is followed to its final target: the target is locked (its own
+//! `NAME.lock`), read and replaced, and the link stays a link. A file that exists keeps its
+//! permission bits (and, where allowed, its group); a new file is 0600 in 0700 directories.
+//! The rename gives the file a new inode, so other hard links to it keep the old content.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -39,9 +45,12 @@ pub fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Replace `path` with `bytes` atomically and durably; the new file is owner-only.
+/// Replace `path` with `bytes` atomically and durably.
 ///
-/// If anything fails, `path` is left exactly as it was and the temporary file is removed.
+/// A symbolic link is followed to its final target, which is replaced (the link stays). An
+/// existing file keeps its permission bits and, where the operating system allows, its group;
+/// a new file is owner-only (0600) and missing directories are created 0700. If anything
+/// fails, the file is left exactly as it was and the temporary file is removed.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
@@ -50,9 +59,115 @@ pub fn parent_dir(path: &Path) -> PathBuf {
 /// assert_eq!(std::fs::read(&path).unwrap(), b"{}");
 /// ```
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = parent_dir(path);
+    let target = resolve_symlinks(path)?;
+    write_replacing(&target, bytes)
+}
+
+/// Follow `path` through symbolic links to the file they finally name (which may not exist
+/// yet). A path that is not a link is returned as it is.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("plain.json");
+/// assert_eq!(globus_tokens_core::fs::resolve_symlinks(&path).unwrap(), path);
+/// ```
+pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
+    // The same bound as Linux's MAXSYMLINKS: beyond it, assume a loop.
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let next = fs::read_link(&current)
+                    .map_err(|err| Error::io("reading symbolic link", &current, err))?;
+                current = if next.is_absolute() {
+                    next
+                } else {
+                    parent_dir(&current).join(next)
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(err) => return Err(Error::io("reading metadata of", &current, err)),
+        }
+    }
+    Err(Error::io(
+        "following symbolic links from",
+        path,
+        io::Error::other(format!("more than {MAX_LINKS} levels of symbolic links")),
+    ))
+}
+
+/// What [`update_file`]'s closure wants done with the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    /// Leave the file as it is.
+    Keep,
+    /// Replace the file's content with these bytes (atomically, keeping its mode).
+    Write(Vec<u8>),
+    /// Remove the file (the link's target, when the path is a symbolic link).
+    Remove,
+}
+
+/// The one locked read-modify-write cycle of a file store.
+///
+/// Follows `path` through symbolic links to its target, takes the exclusive lock on the
+/// target's `NAME.lock`, reads the target (`None` if it does not exist), calls `change` with
+/// the bytes and the target's path, and applies what it returns: replace (temporary file in
+/// the same directory, fsync, rename, directory fsync: see [`atomic_write`]), remove, or
+/// nothing. Before writing, temporary files left by writers killed mid-write are removed
+/// (safe under the lock: live writers only create them while holding it). The lock is released
+/// on return. An error from `change` or from the write leaves the file byte-for-byte as it was.
+///
+/// ```
+/// use globus_tokens_core::fs::{update_file, FileChange};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("counter");
+/// for _ in 0..3 {
+///     update_file(&path, |bytes, _target| {
+///         let n: u32 = bytes.map_or(0, |b| String::from_utf8_lossy(b).parse().unwrap_or(0));
+///         Ok(((), FileChange::Write((n + 1).to_string().into_bytes())))
+///     }).unwrap();
+/// }
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "3");
+/// ```
+pub fn update_file<T>(
+    path: &Path,
+    change: impl FnOnce(Option<&[u8]>, &Path) -> Result<(T, FileChange)>,
+) -> Result<T> {
+    let target = resolve_symlinks(path)?;
+    let _lock = FileLock::exclusive_for(&target)?;
+    let bytes = read_if_exists(&target)?;
+    let (result, action) = change(bytes.as_deref(), &target)?;
+    match action {
+        FileChange::Keep => {}
+        FileChange::Write(new_bytes) => {
+            remove_abandoned_temp_files(&target);
+            write_replacing(&target, &new_bytes)?;
+        }
+        FileChange::Remove => {
+            remove_abandoned_temp_files(&target);
+            match fs::remove_file(&target) {
+                Ok(()) => sync_dir(&parent_dir(&target))?,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io("removing", &target, err)),
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// Write `bytes` to a temporary file beside `target` and rename it over `target` (which is not
+/// a symbolic link), keeping an existing file's permission bits and group.
+fn write_replacing(target: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_dir(target);
     create_private_dir_all(&dir)?;
-    let file_name = path
+    let existing = match fs::metadata(target) {
+        Ok(metadata) => Some(metadata),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(Error::io("reading metadata of", target, err)),
+    };
+    let file_name = target
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -62,14 +177,42 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|err| Error::io("creating temporary file in", &dir, err))?;
+    if let Some(existing) = &existing {
+        keep_ownership_and_mode(temp.as_file(), existing, target)?;
+    }
     temp.write_all(bytes)
-        .map_err(|err| Error::io("writing temporary file for", path, err))?;
+        .map_err(|err| Error::io("writing temporary file for", target, err))?;
     temp.as_file()
         .sync_all()
-        .map_err(|err| Error::io("flushing temporary file for", path, err))?;
-    temp.persist(path)
-        .map_err(|err| Error::io("renaming temporary file onto", path, err.error))?;
+        .map_err(|err| Error::io("flushing temporary file for", target, err))?;
+    temp.persist(target)
+        .map_err(|err| Error::io("renaming temporary file onto", target, err.error))?;
     sync_dir(&dir)
+}
+
+/// Give the temporary file the replaced file's group (when we may: a member of that group can)
+/// and permission bits, so a file shared with a group stays shared.
+#[cfg(unix)]
+fn keep_ownership_and_mode(temp: &File, existing: &fs::Metadata, target: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let current = temp
+        .metadata()
+        .map_err(|err| Error::io("reading metadata of temporary file for", target, err))?;
+    if current.gid() != existing.gid() {
+        // Not allowed unless we belong to the group; the mode is kept either way.
+        if let Err(err) = std::os::unix::fs::fchown(temp, None, Some(existing.gid())) {
+            tracing::debug!(path = %target.display(), error = %err, "cannot keep the file's group");
+        }
+    }
+    let mode = existing.mode() & 0o7777;
+    temp.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(|err| Error::io("setting the mode of temporary file for", target, err))
+}
+
+#[cfg(not(unix))]
+fn keep_ownership_and_mode(temp: &File, existing: &fs::Metadata, target: &Path) -> Result<()> {
+    temp.set_permissions(existing.permissions())
+        .map_err(|err| Error::io("setting the permissions of temporary file for", target, err))
 }
 
 /// Remove temporary files that [`atomic_write`] left for `path` when its writer died (SIGKILL,
@@ -233,50 +376,6 @@ fn mountinfo_fstype<'a>(mounts: &'a str, device: &str) -> Option<&'a str> {
     })
 }
 
-/// What a file's metadata says about its content: device, inode, size, modification and change
-/// times. Two equal stamps of a file on a local file system mean unchanged content, provided the
-/// older stamp was [settled](FileStamp::is_settled) when taken.
-#[cfg(unix)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileStamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-#[cfg(unix)]
-impl FileStamp {
-    /// The stamp of `metadata` (from `fs::metadata` or `File::metadata`).
-    pub fn of(metadata: &std::fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        FileStamp {
-            dev: metadata.dev(),
-            ino: metadata.ino(),
-            size: metadata.size(),
-            mtime: (metadata.mtime(), metadata.mtime_nsec()),
-            ctime: (metadata.ctime(), metadata.ctime_nsec()),
-        }
-    }
-
-    /// The device, for [`is_local_filesystem`].
-    pub fn dev(&self) -> u64 {
-        self.dev
-    }
-
-    /// Whether the file last changed at least `min_age_seconds` before `now_seconds`.
-    ///
-    /// File timestamps can be as coarse as a scheduler tick, so two writes close together may
-    /// leave equal times; and an inode number freed by a rename can be reused. A stamp taken
-    /// after the file had been left alone for longer than that granularity cannot be repeated by
-    /// any later write (which gets a later change time), so only settled stamps are safe to
-    /// cache on.
-    pub fn is_settled(&self, now_seconds: i64, min_age_seconds: i64) -> bool {
-        self.ctime.0.saturating_add(min_age_seconds) < now_seconds
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,16 +418,111 @@ mod tests {
     }
 
     #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn write(
+        bytes: &'static [u8],
+    ) -> impl FnOnce(Option<&[u8]>, &Path) -> Result<((), FileChange)> {
+        move |_, _| Ok(((), FileChange::Write(bytes.to_vec())))
+    }
+
+    #[cfg(unix)]
     #[test]
-    fn stamps_change_with_every_write_and_settle_with_time() {
+    fn update_follows_symlinks_and_locks_the_target() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        atomic_write(&path, b"one").unwrap();
-        let first = FileStamp::of(&std::fs::metadata(&path).unwrap());
-        atomic_write(&path, b"two").unwrap();
-        let second = FileStamp::of(&std::fs::metadata(&path).unwrap());
-        assert_ne!(first, second, "a rename gives a new inode");
-        assert!(!second.is_settled(second.ctime.0, 2));
-        assert!(second.is_settled(second.ctime.0 + 3, 2));
+        let real = dir.path().join("real").join("t.json");
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink("real/t.json", &link).unwrap();
+        // A chain of links ends at the same file.
+        let link2 = dir.path().join("link2.json");
+        std::os::unix::fs::symlink(&link, &link2).unwrap();
+        assert_eq!(
+            resolve_symlinks(&link2).unwrap(),
+            dir.path().join("real/t.json")
+        );
+
+        let seen = update_file(&link2, |bytes, target| {
+            assert_eq!(bytes, Some(&b"old"[..]));
+            assert!(FileLock::lock_path_for(target).exists());
+            Ok((target.to_path_buf(), FileChange::Write(b"new".to_vec())))
+        })
+        .unwrap();
+        assert_eq!(seen, dir.path().join("real/t.json"));
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert!(!FileLock::lock_path_for(&link).exists());
+        assert!(!FileLock::lock_path_for(&link2).exists());
+        assert!(dir.path().join("real/t.json.lock").exists());
+
+        // Removal removes the target; the (now dangling) link stays and a write recreates it.
+        update_file(&link, |_, _| Ok(((), FileChange::Remove))).unwrap();
+        assert!(!real.exists());
+        assert!(std::fs::symlink_metadata(&link).is_ok());
+        update_file(&link, write(b"again")).unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"again");
+        assert_eq!(mode(&real), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::os::unix::fs::symlink("b", &a).unwrap();
+        std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+        let err = update_file(&a, write(b"x")).unwrap_err();
+        assert!(
+            err.to_string().contains("levels of symbolic links"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn update_keeps_the_mode_of_existing_files_and_creates_private_ones() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared.json");
+        std::fs::write(&shared, b"old").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+        update_file(&shared, write(b"new")).unwrap();
+        assert_eq!(mode(&shared), 0o640);
+        atomic_write(&shared, b"newer").unwrap();
+        assert_eq!(mode(&shared), 0o640);
+
+        let fresh = dir.path().join("a").join("b").join("new.json");
+        update_file(&fresh, write(b"{}")).unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        assert_eq!(mode(&dir.path().join("a")), 0o700);
+        assert_eq!(mode(&dir.path().join("a/b")), 0o700);
+    }
+
+    #[test]
+    fn update_errors_and_keep_leave_the_file_alone_and_writes_clear_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        std::fs::write(&path, b"old").unwrap();
+        let stale = dir.path().join(".t.json.dead01.tmp");
+        std::fs::write(&stale, b"half").unwrap();
+        let err = update_file(&path, |_, target| -> Result<((), FileChange)> {
+            Err(Error::invalid_data(target.display().to_string(), "bad"))
+        });
+        assert!(err.is_err());
+        update_file(&path, |_, _| Ok(((), FileChange::Keep))).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert!(stale.exists(), "only a write clears leftovers");
+        update_file(&path, write(b"new")).unwrap();
+        assert!(!stale.exists());
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
     }
 }

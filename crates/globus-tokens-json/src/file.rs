@@ -8,12 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use globus_tokens_core::fs::{self, FileLock};
+use globus_tokens_core::fs;
 use globus_tokens_core::{
-    Clock as _, DEFAULT_NAMESPACE, Error, Result, SwapOutcome, SystemClock, TokenData,
-    TokenDataLayout, TokenResponse, UpdateFn, WRITER_VERSION, json_type_name, pyjson, swap_matches,
+    DEFAULT_NAMESPACE, Error, Result, SwapOutcome, TokenData, TokenDataLayout, TokenResponse,
+    UpdateFn, WRITER_VERSION, json_type_name, pyjson, swap_matches,
 };
 use serde_json::{Map, Value};
 
@@ -345,7 +344,19 @@ fn validated_entries(value: Value, location: &str, key_path: &str) -> Result<Map
     let entries = object_at(value, location, key_path)?;
     for (resource_server, entry) in &entries {
         let entry_location = format!("{location}: {key_path}.{resource_server}");
-        TokenData::from_json_value(entry, resource_server, &entry_location)?;
+        let data = TokenData::from_json_value(entry, resource_server, &entry_location)?;
+        // globus-sdk reads such an entry without complaint and hands out the tokens of one
+        // resource server under another's name; a renewal then asks Globus Auth for the wrong
+        // one. Refuse it when the file is read, so nothing is used before the damage shows.
+        if data.resource_server != *resource_server {
+            return Err(Error::invalid_data(
+                entry_location,
+                format!(
+                    "the entry is stored under {resource_server:?} but its resource_server is {:?}",
+                    data.resource_server
+                ),
+            ));
+        }
     }
     Ok(entries)
 }
@@ -357,41 +368,6 @@ enum Write {
     No,
 }
 
-/// How long a file must have been left alone before its parsed form may be cached: longer
-/// than the coarsest file-timestamp granularity, so no later write can leave an equal stamp.
-const SETTLE_SECONDS: i64 = 2;
-
-/// The parsed form of a file that has settled, reused while its metadata stamp is unchanged.
-///
-/// A read then costs one `stat` instead of open, read and parse. Every write, ours (a rename:
-/// a new inode) or Python's (a rewrite in place: new times, usually a new size), changes the
-/// stamp; and a stamp is only trusted if the file had settled when it was taken (see
-/// [`fs::FileStamp::is_settled`]), so two different contents can never share one. Used only on
-/// local file systems, where `stat` cannot be answered from a stale client cache.
-#[derive(Debug, Default)]
-struct ReadCache {
-    disabled: bool,
-    local: OnceLock<bool>,
-    #[cfg(unix)]
-    entry: Mutex<Option<(fs::FileStamp, Arc<Document>)>>,
-}
-
-impl ReadCache {
-    fn disabled() -> Self {
-        ReadCache {
-            disabled: true,
-            ..ReadCache::default()
-        }
-    }
-
-    fn clear(&self) {
-        #[cfg(unix)]
-        {
-            *self.entry.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        }
-    }
-}
-
 /// One handle on a token file: its path, the format it writes and the namespace it uses.
 ///
 /// Every public type's storage methods are these, so both formats share one implementation.
@@ -400,8 +376,6 @@ pub(crate) struct JsonFile {
     path: PathBuf,
     format: Format,
     namespace: String,
-    /// Shared by the handles made from one another with [`JsonFile::with_namespace`].
-    cache: Arc<ReadCache>,
 }
 
 impl JsonFile {
@@ -410,18 +384,7 @@ impl JsonFile {
             path,
             format,
             namespace,
-            cache: Arc::default(),
         }
-    }
-
-    /// The same handle with the read cache on (the default) or off.
-    pub(crate) fn with_read_cache(mut self, enabled: bool) -> Self {
-        self.cache = Arc::new(if enabled {
-            ReadCache::default()
-        } else {
-            ReadCache::disabled()
-        });
-        self
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -438,7 +401,6 @@ impl JsonFile {
             path: self.path.clone(),
             format: self.format,
             namespace,
-            cache: Arc::clone(&self.cache),
         }
     }
 
@@ -457,21 +419,22 @@ impl JsonFile {
         }
     }
 
-    /// Read-modify-write under the sidecar lock, so concurrent writers (threads or processes)
-    /// never lose each other's changes. The file is only replaced if `change` succeeds and
-    /// asks for it; any error leaves it untouched.
+    /// Read-modify-write under the sidecar lock of the file (of a symbolic link's target), so
+    /// concurrent writers (threads or processes) never lose each other's changes. The file is
+    /// only replaced if `change` succeeds and asks for it; any error leaves it untouched.
     fn modify<T>(&self, change: impl FnOnce(&mut Document) -> (T, Write)) -> Result<T> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        self.cache.clear();
-        let mut document = self.load()?;
-        let (result, write) = change(&mut document);
-        if write == Write::Yes {
-            // Under the lock, leftovers of writers killed mid-write are safe to clear.
-            fs::remove_abandoned_temp_files(&self.path);
-            let bytes = document.into_bytes(self.format)?;
-            fs::atomic_write(&self.path, &bytes)?;
-        }
-        Ok(result)
+        fs::update_file(&self.path, |bytes, _target| {
+            let mut document = match bytes {
+                None => Document::empty(&self.path),
+                Some(bytes) => Document::parse(&self.path, bytes, self.format)?,
+            };
+            let (result, write) = change(&mut document);
+            let action = match write {
+                Write::Yes => fs::FileChange::Write(document.into_bytes(self.format)?),
+                Write::No => fs::FileChange::Keep,
+            };
+            Ok((result, action))
+        })
     }
 
     pub(crate) fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
@@ -499,68 +462,8 @@ impl JsonFile {
         })
     }
 
-    /// The file as it is now, for reading: from the cache when the file is unchanged since a
-    /// settled read, else read and parsed (and cached if settled).
-    #[cfg(unix)]
-    fn load_for_read(&self) -> Result<Arc<Document>> {
-        use std::io::Read as _;
-        let not_found = |err: &std::io::Error| err.kind() == std::io::ErrorKind::NotFound;
-        if self.cache.disabled {
-            return self.load().map(Arc::new);
-        }
-        let cached = self
-            .cache
-            .entry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some((stamp, document)) = cached {
-            match std::fs::metadata(&self.path) {
-                Ok(metadata) if fs::FileStamp::of(&metadata) == stamp => return Ok(document),
-                Ok(_) => {}
-                Err(err) if not_found(&err) => {}
-                Err(err) => return Err(Error::io("reading metadata of", &self.path, err)),
-            }
-        }
-        let mut file = match std::fs::File::open(&self.path) {
-            Ok(file) => file,
-            Err(err) if not_found(&err) => return Ok(Arc::new(Document::empty(&self.path))),
-            Err(err) => return Err(Error::io("reading", &self.path, err)),
-        };
-        // The stamp of the very file read, not of whatever the path names a moment later.
-        let metadata = file
-            .metadata()
-            .map_err(|err| Error::io("reading metadata of", &self.path, err))?;
-        let mut bytes = Vec::with_capacity(
-            usize::try_from(metadata.len())
-                .unwrap_or(0)
-                .saturating_add(1),
-        );
-        file.read_to_end(&mut bytes)
-            .map_err(|err| Error::io("reading", &self.path, err))?;
-        let document = Arc::new(Document::parse(&self.path, &bytes, self.format)?);
-        let stamp = fs::FileStamp::of(&metadata);
-        let local = *self
-            .cache
-            .local
-            .get_or_init(|| fs::is_local_filesystem(stamp.dev()));
-        if local && stamp.is_settled(SystemClock.now_seconds(), SETTLE_SECONDS) {
-            *self
-                .cache
-                .entry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some((stamp, Arc::clone(&document)));
-        }
-        Ok(document)
-    }
-
-    #[cfg(not(unix))]
-    fn load_for_read(&self) -> Result<Arc<Document>> {
-        self.load().map(Arc::new)
-    }
-
     pub(crate) fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
-        self.load_for_read()?.get(&self.namespace, resource_server)
+        self.load()?.get(&self.namespace, resource_server)
     }
 
     pub(crate) fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
@@ -614,11 +517,11 @@ impl JsonFile {
     }
 
     pub(crate) fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
-        self.load_for_read()?.all(&self.namespace)
+        self.load()?.all(&self.namespace)
     }
 
     pub(crate) fn namespaces(&self) -> Result<Vec<String>> {
-        Ok(self.load_for_read()?.namespaces())
+        Ok(self.load()?.namespaces())
     }
 }
 
@@ -783,7 +686,13 @@ mod tests {
 
     #[test]
     fn remove_keeps_order_and_empty_namespaces() {
-        let entries = format!(r#"{{"a": {ENTRY}, "b": {ENTRY}, "c": {ENTRY}}}"#);
+        let entry = |rs: &str| ENTRY.replace("\"rs\"", &format!("\"{rs}\""));
+        let entries = format!(
+            r#"{{"a": {}, "b": {}, "c": {}}}"#,
+            entry("a"),
+            entry("b"),
+            entry("c")
+        );
         let mut document = parse(&v2(&format!(r#"{{"ns": {entries}}}"#)), Format::V2).unwrap();
         assert!(document.remove("ns", "a"));
         assert!(!document.remove("ns", "a"));
@@ -848,78 +757,25 @@ mod tests {
         assert_eq!(data.refresh_token, None);
     }
 
-    /// One test, because it has to wait for the file to settle.
-    #[cfg(target_os = "linux")]
     #[test]
-    fn read_cache_serves_settled_files_and_sees_every_kind_of_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tokens.json");
-        let handle = JsonFile::new(path.clone(), Format::V2, DEFAULT_NAMESPACE.to_owned());
-        let token = |at: &str| TokenData::new("rs", "s", at, 2_000_000_000);
-        handle
-            .store_token_data(&[("rs".to_owned(), token("AT-0001"))].into())
-            .unwrap();
-        // Not settled yet: every read parses the file afresh.
-        let first = handle.load_for_read().unwrap();
-        assert!(!Arc::ptr_eq(&first, &handle.load_for_read().unwrap()));
-        std::thread::sleep(std::time::Duration::from_millis(3_100));
-        let settled = handle.load_for_read().unwrap();
-        assert!(
-            Arc::ptr_eq(&settled, &handle.load_for_read().unwrap()),
-            "a settled file is read once"
-        );
-        let other_namespace = handle.with_namespace("other".to_owned());
-        assert!(
-            Arc::ptr_eq(&settled, &other_namespace.load_for_read().unwrap()),
-            "handles share the cache"
-        );
-
-        // Another handle (another process, say) replaces the file: same size, new inode.
-        let writer = JsonFile::new(path.clone(), Format::V2, DEFAULT_NAMESPACE.to_owned());
-        writer
-            .store_token_data(&[("rs".to_owned(), token("AT-0002"))].into())
-            .unwrap();
-        assert_eq!(
-            handle
-                .get_token_data("rs")
-                .unwrap()
-                .unwrap()
-                .access_token
-                .expose(),
-            "AT-0002"
-        );
-
-        // Python rewrites in place (same inode, same size): still seen at once.
-        std::thread::sleep(std::time::Duration::from_millis(3_100));
-        assert!(Arc::ptr_eq(
-            &handle.load_for_read().unwrap(),
-            &handle.load_for_read().unwrap()
-        ));
-        let text = std::fs::read_to_string(&path)
-            .unwrap()
-            .replace("AT-0002", "AT-0003");
-        std::fs::write(&path, text).unwrap();
-        assert_eq!(
-            handle
-                .get_token_data("rs")
-                .unwrap()
-                .unwrap()
-                .access_token
-                .expose(),
-            "AT-0003"
-        );
-
-        // Removal of the file is seen too, and a disabled cache never keeps anything.
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(handle.get_token_data("rs").unwrap(), None);
-        let uncached =
-            JsonFile::new(path, Format::V2, DEFAULT_NAMESPACE.to_owned()).with_read_cache(false);
-        uncached
-            .store_token_data(&[("rs".to_owned(), token("AT-0004"))].into())
-            .unwrap();
-        assert!(!Arc::ptr_eq(
-            &uncached.load_for_read().unwrap(),
-            &uncached.load_for_read().unwrap()
-        ));
+    fn entries_stored_under_another_resource_server_are_corrupt() {
+        let entry = ENTRY.replace("\"rs\"", "\"other.org\"");
+        for (text, reader, key_path) in [
+            (v1(&format!(r#"{{"rs": {entry}}}"#)), Format::V1, "by_rs.rs"),
+            (v1(&format!(r#"{{"rs": {entry}}}"#)), Format::V2, "by_rs.rs"),
+            (
+                v2(&format!(r#"{{"DEFAULT": {{"rs": {entry}}}}}"#)),
+                Format::V2,
+                "data.DEFAULT.rs",
+            ),
+        ] {
+            let err = parse(&text, reader).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidData { ref location, .. } if *location == format!("tokens.json: {key_path}")),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("\"other.org\""), "{err}");
+            assert!(!err.to_string().contains("AT-secret"));
+        }
     }
 }

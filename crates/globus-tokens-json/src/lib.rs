@@ -15,7 +15,9 @@
 //! Unlike the Python classes, writes are safe under concurrency: every change is a
 //! read-modify-write under an exclusive lock on a sidecar `NAME.lock` file, and the new file
 //! replaces the old one by an atomic rename (temporary file created 0600, flushed, renamed,
-//! directory flushed). Readers take no lock and always see a whole file. A file that cannot be
+//! directory flushed). A path that is a symbolic link is followed: the link's target is locked
+//! and replaced and the link stays a link; a rewritten file keeps its mode (a new one is 0600).
+//! Readers take no lock and always see a whole file. A file that cannot be
 //! parsed or has the wrong shape is a typed [`Error`](globus_tokens_core::Error) naming the path
 //! and the problem (never a token), and a write onto it fails without touching it.
 //!
@@ -115,13 +117,6 @@ impl SimpleJsonFileAdapter {
     pub fn file_exists(&self) -> bool {
         self.file.exists()
     }
-
-    /// Turn the read cache on (the default) or off. See [`JsonTokenStorage::read_cache`].
-    pub fn read_cache(self, enabled: bool) -> Self {
-        SimpleJsonFileAdapter {
-            file: self.file.with_read_cache(enabled),
-        }
-    }
 }
 
 /// globus-sdk's `JSONTokenStorage`: tokens in namespaces of a format-`"2.0"` JSON file.
@@ -205,24 +200,6 @@ impl JsonTokenStorage {
     /// Whether the token file exists.
     pub fn file_exists(&self) -> bool {
         self.file.exists()
-    }
-
-    /// Turn the read cache on (the default) or off.
-    ///
-    /// With the cache on, a file that has not changed for a couple of seconds is parsed once
-    /// and later reads cost one `stat` comparing device, inode, size and modification and change
-    /// times: any write, by us (atomic rename) or by Python (rewrite in place), changes them.
-    /// The cache is used only on local file systems (Linux), never on NFS, Lustre, GPFS or other
-    /// network file systems whose `stat` may be stale. Handles made with
-    /// [`JsonTokenStorage::with_namespace`] share one cache.
-    ///
-    /// ```
-    /// let storage = globus_tokens_json::JsonTokenStorage::new("tokens.json").read_cache(false);
-    /// ```
-    pub fn read_cache(self, enabled: bool) -> Self {
-        JsonTokenStorage {
-            file: self.file.with_read_cache(enabled),
-        }
     }
 }
 

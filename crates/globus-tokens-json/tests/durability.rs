@@ -64,7 +64,7 @@ fn new_files_are_0600_and_new_directories_0700() {
 
 #[cfg(unix)]
 #[test]
-fn a_rewrite_makes_an_existing_file_owner_only() {
+fn a_rewrite_keeps_an_existing_files_mode() {
     use std::os::unix::fs::PermissionsExt;
     for open in OPENERS {
         let dir = tempfile::tempdir().unwrap();
@@ -73,12 +73,98 @@ fn a_rewrite_makes_an_existing_file_owner_only() {
         store
             .store_token_data(&entry("rs.example.org", "AT-1"))
             .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // Shared with a group by an administrator (globus-cli issue #408).
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         store
             .store_token_data(&entry("rs.example.org", "AT-2"))
             .unwrap();
-        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&path), 0o640);
+        assert!(store.remove_token_data("rs.example.org").unwrap());
+        assert_eq!(mode(&path), 0o640);
     }
+}
+
+/// `link.json` -> `real/t.json`: writes go to the target, under the target's lock, and the
+/// link stays a link. The renewal case of the issue: a rotated refresh token written through
+/// the link is what the target holds afterwards.
+#[cfg(unix)]
+#[test]
+fn writes_through_a_symlink_update_the_target_and_keep_the_link() {
+    use std::os::unix::fs::PermissionsExt;
+    for open in OPENERS {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        let real = dir.path().join("real").join("t.json");
+        let link = dir.path().join("link.json");
+        open(&real)
+            .store_token_data(&entry("rs.example.org", "AT-1"))
+            .unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink("real/t.json", &link).unwrap();
+
+        let through_link = open(&link);
+        // What a renewal does: read-modify-write of the entry, rotating the refresh token.
+        let renewed = through_link
+            .update_token_data("rs.example.org", &mut |current| {
+                let mut data = current.unwrap().clone();
+                data.access_token = "AT-2".into();
+                data.refresh_token = Some("RT-rotated".into());
+                Some(data)
+            })
+            .unwrap();
+        assert!(renewed.is_some());
+
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link stays a link"
+        );
+        let target = open(&real)
+            .get_token_data("rs.example.org")
+            .unwrap()
+            .unwrap();
+        assert_eq!(target.access_token.expose(), "AT-2");
+        assert_eq!(
+            target.refresh_token.as_ref().map(|rt| rt.expose()),
+            Some("RT-rotated"),
+            "the target holds the rotated refresh token"
+        );
+        assert_eq!(mode(&real), 0o640);
+        assert!(FileLock::lock_path_for(&real).exists());
+        assert!(
+            !FileLock::lock_path_for(&link).exists(),
+            "the lock is the target's"
+        );
+        assert!(temp_files_in(dir.path()).is_empty());
+        assert!(temp_files_in(&dir.path().join("real")).is_empty());
+    }
+}
+
+/// A process writing through the link and one writing the target directly take one lock.
+#[cfg(unix)]
+#[test]
+fn the_link_and_its_target_share_one_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("t.json");
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink("t.json", &link).unwrap();
+    let guard = FileLock::exclusive_for(&real).unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        JsonTokenStorage::new(&link)
+            .store_token_data(&entry("rs.example.org", "AT-1"))
+            .unwrap();
+        done_tx.send(()).unwrap();
+    });
+    // The writer cannot finish while the target's lock is held...
+    assert!(done_rx.recv_timeout(Duration::from_millis(200)).is_err());
+    drop(guard);
+    // ...and finishes once it is released.
+    done_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    writer.join().unwrap();
+    assert!(real.exists());
 }
 
 #[test]

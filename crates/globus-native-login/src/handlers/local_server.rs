@@ -4,7 +4,8 @@
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use globus_tokens_core::Secret;
@@ -18,7 +19,12 @@ use crate::error::{LoginError, Result, shorten};
 const NAME: &str = "local server";
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole time one connection may take, from accept to the last byte of the answer: a
+/// client that sends nothing, or one byte at a time, is dropped after it.
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(5);
+/// Connections served at once (one thread each). Beyond it new connections are closed at once;
+/// a slot frees within [`CONNECTION_DEADLINE`].
+const MAX_CONNECTIONS: usize = 16;
 
 /// The page served after the redirect. `$app_name`, `$login_result`, `$error` and
 /// `$post_login_message` are replaced (HTML-escaped), as in fair-research-login's template.
@@ -51,6 +57,9 @@ pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
 /// fair-research-login does), opens the browser at the authorize URL (or prints the URL with
 /// `no_browser`), and waits for the browser to come back.
 ///
+/// - Connections are served concurrently (up to 16 at once, one thread each), and each has 5
+///   seconds in all to send its request and take the answer, so idle or slow connections to
+///   the port cannot hold up the browser's redirect.
 /// - Only `GET /` (the callback) is answered with a page; other paths get 404 and the server
 ///   keeps waiting.
 /// - The `state` in the redirect must be the one sent. A redirect with another state (a forged
@@ -215,6 +224,35 @@ enum Callback {
     KeepWaiting,
 }
 
+impl Callback {
+    /// The login's result, if this request ends it.
+    fn ends_login(self) -> Option<Result<CodeOutcome>> {
+        match self {
+            Callback::Code(code) => Some(Ok(CodeOutcome::Code(code))),
+            Callback::Denied { error, description } => {
+                Some(Err(LoginError::Consent { error, description }))
+            }
+            Callback::KeepWaiting => None,
+        }
+    }
+}
+
+/// What a connection's thread needs: shared, read-only.
+struct Responder {
+    handler: LocalServerCodeHandler,
+    app_name: String,
+    state: String,
+}
+
+/// Counts a connection's thread as running until dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl CodeSession for LocalSession {
     fn redirect_uri(&self) -> Option<String> {
         Some(format!("http://localhost:{}", self.addr.port()))
@@ -223,18 +261,45 @@ impl CodeSession for LocalSession {
     fn authenticate(self: Box<Self>, authorize_url: &str, state: &str) -> Result<CodeOutcome> {
         self.handler.agent.send_to(authorize_url, self.no_browser);
         let deadline = Instant::now() + self.handler.timeout;
+        let responder = Arc::new(Responder {
+            handler: self.handler.clone(),
+            app_name: self.app_name.clone(),
+            state: state.to_owned(),
+        });
+        let running = Arc::new(AtomicUsize::new(0));
+        let (results, outcomes) = mpsc::channel::<Callback>();
         loop {
             if self.handler.cancel.load(Ordering::SeqCst) {
                 return Ok(CodeOutcome::Cancelled);
             }
+            // Answers first: a redirect already served wins over the deadline.
+            while let Ok(callback) = outcomes.try_recv() {
+                if let Some(end) = callback.ends_login() {
+                    return end;
+                }
+            }
             match self.listener.accept() {
-                Ok((stream, _peer)) => match self.serve(stream, state) {
-                    Callback::Code(code) => return Ok(CodeOutcome::Code(code)),
-                    Callback::Denied { error, description } => {
-                        return Err(LoginError::Consent { error, description });
+                Ok((stream, _peer)) => {
+                    if running.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        tracing::debug!("redirect server busy; connection closed");
+                        continue;
                     }
-                    Callback::KeepWaiting => {}
-                },
+                    running.fetch_add(1, Ordering::SeqCst);
+                    let slot = Slot(Arc::clone(&running));
+                    let responder = Arc::clone(&responder);
+                    let results = results.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("login-redirect".to_owned())
+                        .spawn(move || {
+                            let _slot = slot;
+                            let callback = responder.serve(stream);
+                            // The login may have ended meanwhile; nobody to tell then.
+                            let _ = results.send(callback);
+                        });
+                    if let Err(err) = spawned {
+                        tracing::debug!(error = %err, "cannot start a thread for a connection");
+                    }
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
                     if Instant::now() >= deadline {
                         return Err(LoginError::LocalServerTimeout {
@@ -242,7 +307,12 @@ impl CodeSession for LocalSession {
                             seconds: self.handler.timeout.as_secs(),
                         });
                     }
-                    std::thread::sleep(POLL_INTERVAL);
+                    // Wakes at once when a connection's thread has an answer.
+                    if let Ok(callback) = outcomes.recv_timeout(POLL_INTERVAL)
+                        && let Some(end) = callback.ends_login()
+                    {
+                        return end;
+                    }
                 }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(err) => {
@@ -253,18 +323,20 @@ impl CodeSession for LocalSession {
     }
 }
 
-impl LocalSession {
-    /// Answer one connection; a broken or slow client is ignored (the server keeps waiting).
-    fn serve(&self, mut stream: TcpStream, expected_state: &str) -> Callback {
+impl Responder {
+    /// Answer one connection within [`CONNECTION_DEADLINE`]; a broken or slow client is
+    /// ignored (the server keeps waiting).
+    fn serve(&self, mut stream: TcpStream) -> Callback {
+        let deadline = Instant::now() + CONNECTION_DEADLINE;
         if stream.set_nonblocking(false).is_err()
-            || stream.set_read_timeout(Some(CONNECTION_TIMEOUT)).is_err()
-            || stream.set_write_timeout(Some(CONNECTION_TIMEOUT)).is_err()
+            || stream.set_write_timeout(Some(CONNECTION_DEADLINE)).is_err()
         {
             return Callback::KeepWaiting;
         }
-        let Some(head) = read_head(&mut stream) else {
+        let Some(head) = read_head(&mut stream, deadline) else {
             return Callback::KeepWaiting;
         };
+        let expected_state = self.state.as_str();
         let mut words = head.lines().next().unwrap_or_default().split_whitespace();
         let (method, target) = (
             words.next().unwrap_or_default(),
@@ -352,11 +424,17 @@ impl LocalSession {
     }
 }
 
-/// Read up to the end of the request head (`\r\n\r\n`), at most 16 KiB.
-fn read_head(stream: &mut TcpStream) -> Option<String> {
+/// Read up to the end of the request head (`\r\n\r\n`), at most 16 KiB, before `deadline`.
+fn read_head(stream: &mut TcpStream, deadline: Instant) -> Option<String> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
+        let remaining = deadline.checked_duration_since(Instant::now())?;
+        if remaining.is_zero() {
+            return None;
+        }
+        // Each read waits at most until the connection's deadline, however the bytes trickle.
+        stream.set_read_timeout(Some(remaining)).ok()?;
         let read = stream.read(&mut chunk).ok()?;
         if read == 0 {
             break;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs::{FileLock, atomic_write, read_if_exists};
+use globus_tokens_core::fs::{FileChange, read_if_exists, update_file};
 use globus_tokens_core::pyjson::{PythonFormatter, to_vec_with};
 use globus_tokens_core::{
     DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, Result, TokenData, TokenDataLayout,
@@ -18,8 +18,10 @@ use super::{LoginTokenStorage, UpdateTokensFn};
 /// mapping each resource server to its token group, written as Python's
 /// `json.dump(tokens, fh, indent=2)` writes it.
 ///
-/// Unlike the original, writes are atomic (temporary file + rename), the file is owner-only
-/// (0600), and read-modify-write cycles hold a lock on the sidecar `NAME.lock`. The order of
+/// Unlike the original, writes are atomic (temporary file + rename), a new file is owner-only
+/// (0600) while a rewritten one keeps its mode, a symbolic link is followed to its target (which
+/// is locked and replaced; the link stays), and read-modify-write cycles hold a lock on the
+/// sidecar `NAME.lock`. The order of
 /// resource servers already in the file is kept; new ones are appended. Groups are written with
 /// fair-research-login's six fields only: `identity_id` and unknown fields are dropped, because
 /// its `verify_token_group` rejects a file holding them.
@@ -57,22 +59,16 @@ impl JsonTokenStorage {
         &self.path
     }
 
-    fn write_groups(&self, groups: &Groups) -> Result<()> {
+    fn render(&self, groups: &Groups) -> Result<Vec<u8>> {
         let mut root = Map::new();
         for (rs, data) in groups {
-            let mut group = data.clone();
-            group.identity_id = None;
-            group.extra.clear();
             root.insert(
                 rs.clone(),
-                Value::Object(group.to_json_object(TokenDataLayout::Legacy)),
+                Value::Object(Self::as_stored(data).to_json_object(TokenDataLayout::Legacy)),
             );
         }
-        let bytes =
-            to_vec_with(&Value::Object(root), PythonFormatter::indented(2)).map_err(|err| {
-                Error::invalid_data(self.location(), format!("cannot serialize: {err}"))
-            })?;
-        atomic_write(&self.path, &bytes)
+        to_vec_with(&Value::Object(root), PythonFormatter::indented(2))
+            .map_err(|err| Error::invalid_data(self.location(), format!("cannot serialize: {err}")))
     }
 
     fn location(&self) -> String {
@@ -113,14 +109,10 @@ impl LoginTokenStorage for JsonTokenStorage {
         self.modify(|groups| replace_all::<Self>(groups, tokens))
     }
 
-    /// Removes the file (as fair-research-login does); no file is not an error.
+    /// Removes the file (as fair-research-login does; a symbolic link's target, the link
+    /// stays); no file is not an error.
     fn clear_tokens(&self) -> Result<()> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(Error::io("removing", &self.path, err)),
-        }
+        update_file(&self.path, |_, _| Ok(((), FileChange::Remove)))
     }
 
     fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
@@ -141,14 +133,20 @@ impl GroupFile for JsonTokenStorage {
     }
 
     fn modify<T>(&self, update: impl FnOnce(&mut Groups) -> T) -> Result<T> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        let before = self.read_groups()?;
-        let mut groups = before.clone();
-        let outcome = update(&mut groups);
-        if groups != before {
-            self.write_groups(&groups)?;
-        }
-        Ok(outcome)
+        update_file(&self.path, |bytes, _target| {
+            let before = match bytes {
+                Some(bytes) => parse(&self.path, bytes)?,
+                None => Vec::new(),
+            };
+            let mut groups = before.clone();
+            let outcome = update(&mut groups);
+            let change = if groups == before {
+                FileChange::Keep
+            } else {
+                FileChange::Write(self.render(&groups)?)
+            };
+            Ok((outcome, change))
+        })
     }
 
     fn as_stored(data: &TokenData) -> TokenData {

@@ -96,8 +96,15 @@ forward_login_storage!(std::sync::Arc<S>, Box<S>, &S);
 /// as [`LoginTokenStorage`], in the store's namespace.
 ///
 /// `read_tokens` needs [`TokenStorage::as_enumerable`]; a store that cannot list fails with
-/// [`Error::Unsupported`] rather than pretending to be empty. Writes change only the resource
-/// servers that differ, as one batch; removals are one call per resource server.
+/// [`Error::Unsupported`] rather than pretending to be empty. Groups are stored whole, so a
+/// store that holds `identity_id` (JSON 2.0, SQLite, DynamoDB) keeps it. `write_tokens`
+/// changes only the resource servers that differ, as one batch.
+///
+/// [`LoginTokenStorage::update_tokens`] is a locked update: each resource server the update
+/// changes is written through the store's [`TokenStorage::update_token_data`], which holds the
+/// store's lock (or retries a conditional write) and runs the update again on the entry stored
+/// at that moment, so concurrent savers (threads or processes) never lose each other's change.
+/// Removals are one [`TokenStorage::remove_token_data`] call per resource server.
 ///
 /// ```
 /// use std::collections::BTreeMap;
@@ -181,20 +188,40 @@ impl<S: TokenStorage> LoginTokenStorage for TokenStorageAdapter<S> {
     }
 
     fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
-        let before = self.read_tokens()?;
-        let mut after = before.clone();
-        update(&mut after);
-        self.apply(&before, &after)
+        // A first run on a snapshot finds what the update touches; each touched resource
+        // server is then rewritten under the store's lock, with the update run again on the
+        // entry stored now (it may have changed since the snapshot).
+        let snapshot = self.read_tokens()?;
+        let mut planned = snapshot.clone();
+        update(&mut planned);
+        let touched: Vec<&String> = planned
+            .iter()
+            .filter(|(rs, data)| snapshot.get(*rs) != Some(*data))
+            .map(|(rs, _)| rs)
+            .collect();
+        for rs in touched {
+            self.inner.update_token_data(rs, &mut |current| {
+                let mut view = snapshot.clone();
+                match current {
+                    Some(current) => view.insert(rs.clone(), current.clone()),
+                    None => view.remove(rs),
+                };
+                update(&mut view);
+                view.get(rs).filter(|new| Some(*new) != current).cloned()
+            })?;
+        }
+        for rs in snapshot.keys().filter(|rs| !planned.contains_key(*rs)) {
+            self.inner.remove_token_data(rs)?;
+        }
+        Ok(())
     }
 }
 
-/// The group fair-research-login keeps for `data`: its six fields only (`identity_id` and
-/// unknown fields dropped, as its `verify_token_group` accepts no others), `token_type`
-/// `"Bearer"`, an empty refresh token as none.
-pub(crate) fn frl_group(data: &TokenData) -> TokenData {
+/// `data` as a login token group: `token_type` `"Bearer"` when missing, an empty refresh token
+/// as none. `identity_id` and other fields are kept, for stores that hold them; the
+/// fair-research-login file formats drop them when they write.
+pub(crate) fn login_group(data: &TokenData) -> TokenData {
     let mut group = data.clone();
-    group.identity_id = None;
-    group.extra.clear();
     if group.token_type.is_none() {
         group.token_type = Some("Bearer".to_owned());
     }
@@ -204,6 +231,32 @@ pub(crate) fn frl_group(data: &TokenData) -> TokenData {
         .is_some_and(|rt| rt.expose().is_empty())
     {
         group.refresh_token = None;
+    }
+    group
+}
+
+/// The saved group `old` after a renewal that returned `new`: the new access token and
+/// expiry, the rotated refresh token if there is one (else the saved one), and what a renewal
+/// response leaves out (`identity_id`, unknown fields) kept from the saved group.
+pub(crate) fn renewed_group(old: Option<&TokenData>, new: &TokenData) -> TokenData {
+    let new = login_group(new);
+    let Some(old) = old else {
+        return new;
+    };
+    let mut group = old.clone();
+    group.access_token = new.access_token;
+    group.expires_at_seconds = new.expires_at_seconds;
+    if new.refresh_token.is_some() {
+        group.refresh_token = new.refresh_token;
+    }
+    if new.identity_id.is_some() {
+        group.identity_id = new.identity_id;
+    }
+    if !new.scope.is_empty() {
+        group.scope = new.scope;
+    }
+    if new.token_type.is_some() {
+        group.token_type = new.token_type;
     }
     group
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs::{FileLock, atomic_write, read_if_exists};
+use globus_tokens_core::fs::{FileChange, read_if_exists, update_file};
 use globus_tokens_core::{EnumerableTokenStorage, Error, Result, Secret, TokenData};
 use serde_json::Map;
 
@@ -20,10 +20,11 @@ use super::{LoginTokenStorage, TOKEN_GROUP_KEYS, UpdateTokensFn};
 /// is read and written as Python's `configparser` does, so fair-research-login 0.3.1 reads what
 /// we write and we read what it writes; other sections are kept on every write.
 ///
-/// Beyond the original: writes are atomic and owner-only (0600), read-modify-write cycles hold
-/// a lock on the sidecar `NAME.lock`, and bad input (duplicate sections or options, a group
-/// without `__resource_server`, a non-integer expiry, an unknown field, ...) is a typed error
-/// naming the file, section and option, never a value.
+/// Beyond the original: writes are atomic, a new file is owner-only (0600) while a rewritten
+/// one keeps its mode, a symbolic link is followed to its target (locked and replaced; the link
+/// stays), read-modify-write cycles hold a lock on the sidecar `NAME.lock`, and bad input
+/// (duplicate sections or options, a group without `__resource_server`, a non-integer expiry,
+/// an unknown field, ...) is a typed error naming the file, section and option, never a value.
 ///
 /// What the format cannot hold: `identity_id` and unknown fields (fair-research-login rejects
 /// groups with them; they are dropped), an empty refresh token (it reads back as none), and
@@ -107,10 +108,30 @@ impl MultiClientTokenStorage {
 
     fn read_file(&self) -> Result<IniFile> {
         self.check_client_id()?;
-        match read_if_exists(&self.path)? {
-            Some(bytes) => IniFile::parse(&self.path, &bytes),
+        self.parse_file(read_if_exists(&self.path)?.as_deref())
+    }
+
+    fn parse_file(&self, bytes: Option<&[u8]>) -> Result<IniFile> {
+        match bytes {
+            Some(bytes) => IniFile::parse(&self.path, bytes),
             None => Ok(IniFile::default()),
         }
+    }
+
+    /// Locked read-modify-write of the whole INI file (see [`update_file`]); `change` says
+    /// whether to write.
+    fn modify_file<T>(&self, change: impl FnOnce(&mut IniFile) -> Result<(T, bool)>) -> Result<T> {
+        self.check_client_id()?;
+        update_file(&self.path, |bytes, _target| {
+            let mut file = self.parse_file(bytes)?;
+            let (outcome, write) = change(&mut file)?;
+            let action = if write {
+                FileChange::Write(file.render().into_bytes())
+            } else {
+                FileChange::Keep
+            };
+            Ok((outcome, action))
+        })
     }
 
     fn location(&self, key: Option<&str>) -> String {
@@ -336,10 +357,10 @@ impl LoginTokenStorage for MultiClientTokenStorage {
 
     /// Empties this client's section (keeping it, as fair-research-login does) and nothing else.
     fn clear_tokens(&self) -> Result<()> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        let mut file = self.read_file()?;
-        file.section_mut(&self.client_id).options.clear();
-        atomic_write(&self.path, file.render().as_bytes())
+        self.modify_file(|file| {
+            file.section_mut(&self.client_id).options.clear();
+            Ok(((), true))
+        })
     }
 
     fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
@@ -357,16 +378,16 @@ impl GroupFile for MultiClientTokenStorage {
         self.groups(&file)
     }
     fn modify<T>(&self, update: impl FnOnce(&mut Groups) -> T) -> Result<T> {
-        let _lock = FileLock::exclusive_for(&self.path)?;
-        let mut file = self.read_file()?;
-        let before = self.groups(&file)?;
-        let mut groups = before.clone();
-        let outcome = update(&mut groups);
-        if groups != before {
-            self.set_groups(&mut file, &groups)?;
-            atomic_write(&self.path, file.render().as_bytes())?;
-        }
-        Ok(outcome)
+        self.modify_file(|file| {
+            let before = self.groups(file)?;
+            let mut groups = before.clone();
+            let outcome = update(&mut groups);
+            let changed = groups != before;
+            if changed {
+                self.set_groups(file, &groups)?;
+            }
+            Ok((outcome, changed))
+        })
     }
 
     fn as_stored(data: &TokenData) -> TokenData {
