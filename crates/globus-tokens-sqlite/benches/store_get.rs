@@ -39,19 +39,6 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let uncached = SqliteAdapter::builder(dir.path().join("adapter.db"))
-        .read_cache(false)
-        .open()
-        .unwrap();
-    c.bench_function("get_token_data_uncached", |b| {
-        b.iter(|| {
-            uncached
-                .get_token_data(black_box("transfer.api.globus.org"))
-                .unwrap()
-                .unwrap()
-        })
-    });
-
     // The floor for a read: a bare prepared SELECT of the same row on an open connection with
     // the adapter's pragmas, fetching the JSON text (no parsing).
     let reader = Connection::open(dir.path().join("adapter.db")).unwrap();

@@ -70,7 +70,6 @@ pub struct SqliteAdapterBuilder {
     pub(crate) namespace: String,
     pub(crate) busy_timeout: Duration,
     pub(crate) journal_mode: Option<JournalMode>,
-    pub(crate) read_cache: bool,
     pub(crate) create_if_missing: bool,
     pub(crate) new_file_schema: SchemaVersion,
 }
@@ -82,7 +81,6 @@ impl SqliteAdapterBuilder {
             namespace: DEFAULT_NAMESPACE.to_owned(),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             journal_mode: None,
-            read_cache: true,
             create_if_missing: true,
             new_file_schema: SchemaVersion::V1,
         }
@@ -116,28 +114,6 @@ impl SqliteAdapterBuilder {
     /// owner-only permissions. Ignored for `":memory:"` databases.
     pub fn journal_mode(mut self, mode: JournalMode) -> Self {
         self.journal_mode = Some(mode);
-        self
-    }
-
-    /// Whether [`get_token_data`](globus_tokens_core::TokenStorage::get_token_data) may answer
-    /// from a cache of entries it has read (default `true`).
-    ///
-    /// In the rollback-journal mode, every SQLite read takes and releases a file lock, which
-    /// costs several system calls. With the cache, a read first checks the database header (one
-    /// `pread`): SQLite's file-change counter there is bumped by every commit of every process,
-    /// and SQLite itself uses the same test to keep its page cache. While the header is
-    /// unchanged a cached entry is returned; any commit anywhere empties the cache. WAL-mode
-    /// files are never cached, and neither are files on network file systems (NFS, Lustre,
-    /// GPFS, CIFS, ...), where the header could come from a stale client-side cache: the cache
-    /// is used only on Linux, for files on local file systems (ext4, xfs, btrfs, tmpfs, ...).
-    ///
-    /// The header is read through one extra read-only descriptor per database file per process,
-    /// which is never closed (closing any descriptor of a file would drop the POSIX locks SQLite
-    /// holds on it). Turn the cache off for a process that opens very many different database
-    /// files. Has no effect elsewhere than on Linux, where there is no cache for files.
-    /// `":memory:"` databases are cached too (all their writes go through the adapter).
-    pub fn read_cache(mut self, enabled: bool) -> Self {
-        self.read_cache = enabled;
         self
     }
 

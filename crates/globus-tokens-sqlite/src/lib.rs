@@ -37,9 +37,11 @@
 
 mod adapter;
 mod builder;
-mod cache;
+mod config;
 mod error;
+mod open;
 mod schema;
+mod tokens;
 
 pub use adapter::{MEMORY_PATH, SqliteAdapter};
 pub use builder::{DEFAULT_BUSY_TIMEOUT, JournalMode, SqliteAdapterBuilder};

@@ -97,7 +97,7 @@ fn update_is_single_flight_across_processes() {
             .into(),
         )
         .unwrap();
-    // Cache the stale entry in this process: the read after the workers must not return it.
+    // Read the stale entry in this process first: the read after the workers must not return it.
     assert_eq!(
         store
             .get_token_data(RS)
