@@ -177,6 +177,30 @@ fn a_ca_bundle_from_any_of_the_variables_is_trusted() {
 }
 
 #[test]
+fn authorized_agent_reads_the_same_variables() {
+    use globus_authorizers::{AuthorizedAgent, NullAuthorizer};
+    let server = start_tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = write_bundle(dir.path(), &server.ca_pem);
+    let url = format!("https://127.0.0.1:{}/v2/anything", server.addr.port());
+    let trusting = AuthorizedAgent::from_env(
+        NullAuthorizer,
+        &SdkEnv::from_pairs([("SSL_CERT_FILE", &bundle)]),
+    )
+    .unwrap();
+    assert_eq!(trusting.get(&url).unwrap().status, 200);
+    let plain =
+        AuthorizedAgent::from_env(NullAuthorizer, &SdkEnv::from_pairs([("X", "")])).unwrap();
+    assert!(matches!(
+        plain.get(&url),
+        Err(AuthError::Transport {
+            kind: TransportErrorKind::Tls,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn verification_off_works_and_warns() {
     let server = start_tls_server();
     let (client, events) =
