@@ -1,5 +1,5 @@
-//! What both file formats share: reading and validating a token file, changing it under the
-//! sidecar lock, and writing it back atomically in Python's `json.dumps` byte format.
+//! The token file format: parsing and validating a 1.0 or 2.0 document, the changes a store
+//! makes to it, and serialising it back in Python's `json.dumps` byte format.
 //!
 //! A file is parsed into a [`Document`]: the top-level object (kept in file order, so unknown
 //! keys survive a rewrite in place) plus the token entries by namespace. Entries are validated
@@ -7,12 +7,11 @@
 //! it does not touch byte-for-byte as another tool wrote it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use globus_tokens_core::fs;
 use globus_tokens_core::{
-    DEFAULT_NAMESPACE, Error, Result, SwapOutcome, TokenData, TokenDataLayout, TokenResponse,
-    UpdateFn, WRITER_VERSION, json_type_name, pyjson, swap_matches,
+    DEFAULT_NAMESPACE, Error, Result, TokenData, TokenDataLayout, WRITER_VERSION, json_type_name,
+    pyjson,
 };
 use serde_json::{Map, Value};
 
@@ -89,7 +88,7 @@ pub(crate) struct Document {
 }
 
 impl Document {
-    fn empty(path: &Path) -> Self {
+    pub(crate) fn empty(path: &Path) -> Self {
         Document {
             location: path.display().to_string(),
             source: None,
@@ -241,7 +240,13 @@ impl Document {
 
     /// Replace (or add) one entry. An existing entry keeps its position, as a Python dict
     /// assignment does.
-    fn put(&mut self, namespace: &str, resource_server: &str, data: &TokenData, layout: Format) {
+    pub(crate) fn put(
+        &mut self,
+        namespace: &str,
+        resource_server: &str,
+        data: &TokenData,
+        layout: Format,
+    ) {
         let entry = Value::Object(data.to_json_object(layout.layout()));
         self.tokens_mut(namespace)
             .insert(resource_server.to_owned(), entry);
@@ -249,7 +254,7 @@ impl Document {
 
     /// Remove one entry, keeping the others in order. An emptied namespace stays as `{}`, as
     /// globus-sdk leaves it.
-    fn remove(&mut self, namespace: &str, resource_server: &str) -> bool {
+    pub(crate) fn remove(&mut self, namespace: &str, resource_server: &str) -> bool {
         self.namespaces
             .iter_mut()
             .find(|(name, _)| name == namespace)
@@ -359,174 +364,6 @@ fn validated_entries(value: Value, location: &str, key_path: &str) -> Result<Map
         }
     }
     Ok(entries)
-}
-
-/// Whether a change made to a [`Document`] needs writing back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Write {
-    Yes,
-    No,
-}
-
-/// One handle on a token file: its path, the format it writes and the namespace it uses.
-///
-/// Every public type's storage methods are these, so both formats share one implementation.
-#[derive(Debug, Clone)]
-pub(crate) struct JsonFile {
-    path: PathBuf,
-    format: Format,
-    namespace: String,
-}
-
-impl JsonFile {
-    pub(crate) fn new(path: PathBuf, format: Format, namespace: String) -> Self {
-        JsonFile {
-            path,
-            format,
-            namespace,
-        }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub(crate) fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    /// The same file and format in another namespace.
-    pub(crate) fn with_namespace(&self, namespace: String) -> Self {
-        JsonFile {
-            path: self.path.clone(),
-            format: self.format,
-            namespace,
-        }
-    }
-
-    pub(crate) fn exists(&self) -> bool {
-        self.path.exists()
-    }
-
-    /// Read the file as it is now; a missing file is an empty store.
-    ///
-    /// Takes no lock: writers replace the file by an atomic rename, so any read sees a whole
-    /// file.
-    pub(crate) fn load(&self) -> Result<Document> {
-        match fs::read_if_exists(&self.path)? {
-            None => Ok(Document::empty(&self.path)),
-            Some(bytes) => Document::parse(&self.path, &bytes, self.format),
-        }
-    }
-
-    /// Read-modify-write under the sidecar lock of the file (of a symbolic link's target), so
-    /// concurrent writers (threads or processes) never lose each other's changes. The file is
-    /// only replaced if `change` succeeds and asks for it; any error leaves it untouched.
-    fn modify<T>(&self, change: impl FnOnce(&mut Document) -> (T, Write)) -> Result<T> {
-        fs::update_file(&self.path, |bytes, _target| {
-            let mut document = match bytes {
-                None => Document::empty(&self.path),
-                Some(bytes) => Document::parse(&self.path, bytes, self.format)?,
-            };
-            let (result, write) = change(&mut document);
-            let action = match write {
-                Write::Yes => fs::FileChange::Write(document.into_bytes(self.format)?),
-                Write::No => fs::FileChange::Keep,
-            };
-            Ok((result, action))
-        })
-    }
-
-    pub(crate) fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
-        self.modify(|document| {
-            for (resource_server, data) in token_data {
-                document.put(&self.namespace, resource_server, data, self.format);
-            }
-            ((), write_if(!token_data.is_empty()))
-        })
-    }
-
-    /// Store a response's tokens in the order the server sent them, which is the order
-    /// globus-sdk writes them in (and so keeps our files byte-identical to Python's).
-    pub(crate) fn store_response(&self, response: &TokenResponse) -> Result<()> {
-        let by_resource_server = response.by_resource_server();
-        self.modify(|document| {
-            for resource_server in response.resource_servers() {
-                // A resource server repeated in the response keeps its first position and its
-                // last data, as a Python dict does.
-                if let Some(data) = by_resource_server.get(resource_server) {
-                    document.put(&self.namespace, resource_server, data, self.format);
-                }
-            }
-            ((), write_if(!by_resource_server.is_empty()))
-        })
-    }
-
-    pub(crate) fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
-        self.load()?.get(&self.namespace, resource_server)
-    }
-
-    pub(crate) fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
-        // Absent now means "removed before we looked": no need to lock (or to create the lock
-        // file and directories for a store that does not exist).
-        if self.get_token_data(resource_server)?.is_none() {
-            return Ok(false);
-        }
-        self.modify(|document| {
-            let removed = document.remove(&self.namespace, resource_server);
-            (removed, write_if(removed))
-        })
-    }
-
-    pub(crate) fn compare_and_swap(
-        &self,
-        expected: Option<&TokenData>,
-        new: &TokenData,
-    ) -> Result<SwapOutcome> {
-        self.modify(|document| {
-            match document.get(&self.namespace, &new.resource_server) {
-                Ok(stored) if !swap_matches(stored.as_ref(), expected) => {
-                    return (Ok(SwapOutcome::Conflict(stored)), Write::No);
-                }
-                Ok(_) => {}
-                Err(err) => return (Err(err), Write::No),
-            }
-            document.put(&self.namespace, &new.resource_server, new, self.format);
-            (Ok(SwapOutcome::Swapped), Write::Yes)
-        })?
-    }
-
-    pub(crate) fn update_token_data(
-        &self,
-        resource_server: &str,
-        update: &mut UpdateFn<'_>,
-    ) -> Result<Option<TokenData>> {
-        self.modify(|document| {
-            let current = match document.get(&self.namespace, resource_server) {
-                Ok(current) => current,
-                Err(err) => return (Err(err), Write::No),
-            };
-            match update(current.as_ref()) {
-                None => (Ok(current), Write::No),
-                Some(new) => {
-                    document.put(&self.namespace, resource_server, &new, self.format);
-                    (Ok(Some(new)), Write::Yes)
-                }
-            }
-        })?
-    }
-
-    pub(crate) fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
-        self.load()?.all(&self.namespace)
-    }
-
-    pub(crate) fn namespaces(&self) -> Result<Vec<String>> {
-        Ok(self.load()?.namespaces())
-    }
-}
-
-fn write_if(changed: bool) -> Write {
-    if changed { Write::Yes } else { Write::No }
 }
 
 #[cfg(test)]
