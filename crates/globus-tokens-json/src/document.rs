@@ -99,67 +99,15 @@ impl Document {
 
     /// Parse and fully validate a file's bytes for a handle writing `reader`'s format.
     pub(crate) fn parse(path: &Path, bytes: &[u8], reader: Format) -> Result<Self> {
-        let location = path.display().to_string();
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            // Not a file we or Python wrote (both always write an object); most likely a
-            // truncating writer that died, so say so rather than "expected value".
-            return Err(Error::JsonSyntax {
-                path: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: "the file is empty".to_owned(),
-            });
-        }
-        let mut root = match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(root)) => root,
-            Ok(other) => {
-                return Err(Error::invalid_data(
-                    location,
-                    format!(
-                        "the top level must be a JSON object, found {}",
-                        json_type_name(&other)
-                    ),
-                ));
-            }
-            Err(err) => return Err(Error::json_syntax(path, &err)),
-        };
-        let source = declared_format(&root, &location, reader)?;
-        match root.get(SDK_VERSION_KEY) {
-            // Python requires the key; we only require it to be a string when present, since
-            // every write puts our own version there anyway.
-            None | Some(Value::String(_)) => {}
-            Some(other) => {
-                return Err(Error::invalid_data(
-                    format!("{location}: {SDK_VERSION_KEY}"),
-                    format!("must be a string, found {}", json_type_name(other)),
-                ));
-            }
-        }
-        let container_key = source.container_key();
-        // `take` leaves `null` in the slot, which keeps the key's position for the rewrite.
-        let container = match root.get_mut(container_key) {
-            Some(slot) => slot.take(),
-            None => {
-                return Err(Error::invalid_data(
-                    location,
-                    format!("missing required key `{container_key}`"),
-                ));
-            }
-        };
-        let namespaces = match source {
-            Format::V1 => vec![(
-                DEFAULT_NAMESPACE.to_owned(),
-                validated_entries(container, &location, BY_RS_KEY)?,
-            )],
-            Format::V2 => object_at(container, &location, DATA_KEY)?
-                .into_iter()
-                .map(|(namespace, entries)| {
-                    let key_path = format!("{DATA_KEY}.{namespace}");
-                    let entries = validated_entries(entries, &location, &key_path)?;
-                    Ok((namespace, entries))
-                })
-                .collect::<Result<_>>()?,
-        };
+        let Parsed {
+            location,
+            source,
+            root,
+            container,
+        } = Parsed::new(path, bytes, reader)?;
+        let namespaces = split_namespaces(container, source, &location, |name, entries, _| {
+            (name, entries)
+        })?;
         Ok(Document {
             location,
             source: Some(source),
@@ -209,33 +157,6 @@ impl Document {
                 TokenData::from_json_value(entry, resource_server, &location)
             })
             .transpose()
-    }
-
-    /// Every entry in `namespace`.
-    pub(crate) fn all(&self, namespace: &str) -> Result<BTreeMap<String, TokenData>> {
-        let Some(entries) = self.tokens(namespace) else {
-            return Ok(BTreeMap::new());
-        };
-        entries
-            .iter()
-            .map(|(resource_server, entry)| {
-                let location = self.entry_location(namespace, resource_server);
-                let data = TokenData::from_json_value(entry, resource_server, &location)?;
-                Ok((resource_server.clone(), data))
-            })
-            .collect()
-    }
-
-    /// The namespaces holding at least one entry, sorted.
-    pub(crate) fn namespaces(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .namespaces
-            .iter()
-            .filter(|(_, entries)| !entries.is_empty())
-            .map(|(name, _)| name.clone())
-            .collect();
-        names.sort_unstable();
-        names
     }
 
     /// Replace (or add) one entry. An existing entry keeps its position, as a Python dict
@@ -333,45 +254,242 @@ fn declared_format(root: &Map<String, Value>, location: &str, reader: Format) ->
     })
 }
 
+/// A file's top level as every reader needs it: checked, with the token container taken out.
+struct Parsed {
+    /// The file's path as text, for error locations.
+    location: String,
+    /// The format the file declares.
+    source: Format,
+    /// The top-level object in file order, the container's slot left `null` (keeping the key's
+    /// position for a rewrite).
+    root: Map<String, Value>,
+    /// The token container (`by_rs` or `data`), not yet checked.
+    container: Value,
+}
+
+impl Parsed {
+    fn new(path: &Path, bytes: &[u8], reader: Format) -> Result<Self> {
+        let location = path.display().to_string();
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            // Not a file we or Python wrote (both always write an object); most likely a
+            // truncating writer that died, so say so rather than "expected value".
+            return Err(Error::JsonSyntax {
+                path: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                message: "the file is empty".to_owned(),
+            });
+        }
+        let mut root = match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(root)) => root,
+            Ok(other) => {
+                return Err(Error::invalid_data(
+                    location,
+                    format!(
+                        "the top level must be a JSON object, found {}",
+                        json_type_name(&other)
+                    ),
+                ));
+            }
+            Err(err) => return Err(Error::json_syntax(path, &err)),
+        };
+        let source = declared_format(&root, &location, reader)?;
+        match root.get(SDK_VERSION_KEY) {
+            // Python requires the key; we only require it to be a string when present, since
+            // every write puts our own version there anyway.
+            None | Some(Value::String(_)) => {}
+            Some(other) => {
+                return Err(Error::invalid_data(
+                    format!("{location}: {SDK_VERSION_KEY}"),
+                    format!("must be a string, found {}", json_type_name(other)),
+                ));
+            }
+        }
+        let container_key = source.container_key();
+        // `take` leaves `null` in the slot, which keeps the key's position for the rewrite.
+        let container = match root.get_mut(container_key) {
+            Some(slot) => slot.take(),
+            None => {
+                return Err(Error::invalid_data(
+                    location,
+                    format!("missing required key `{container_key}`"),
+                ));
+            }
+        };
+        Ok(Parsed {
+            location,
+            source,
+            root,
+            container,
+        })
+    }
+}
+
+/// The container's namespaces in file order (a 1.0 file has only `DEFAULT`), each checked to be
+/// an object of valid token entries before the next is looked at; `keep` makes what is kept of
+/// each from its name, its entries as they were, and their token data.
+fn split_namespaces<T>(
+    container: Value,
+    source: Format,
+    location: &str,
+    mut keep: impl FnMut(String, Map<String, Value>, Vec<TokenData>) -> T,
+) -> Result<Vec<T>> {
+    match source {
+        Format::V1 => {
+            let entries = object_at(container, location, || BY_RS_KEY.to_owned())?;
+            let data = validated_entries(&entries, location, None)?;
+            Ok(vec![keep(DEFAULT_NAMESPACE.to_owned(), entries, data)])
+        }
+        Format::V2 => object_at(container, location, || DATA_KEY.to_owned())?
+            .into_iter()
+            .map(|(namespace, entries)| {
+                let entries = object_at(entries, location, || key_path(Some(&namespace)))?;
+                let data = validated_entries(&entries, location, Some(&namespace))?;
+                Ok(keep(namespace, entries, data))
+            })
+            .collect(),
+    }
+}
+
+/// The key path of a namespace's entries: `by_rs` in a 1.0 file (`None`), `data.NAMESPACE` in
+/// a 2.0 one.
+fn key_path(namespace: Option<&str>) -> String {
+    match namespace {
+        None => BY_RS_KEY.to_owned(),
+        Some(namespace) => format!("{DATA_KEY}.{namespace}"),
+    }
+}
+
 /// `value` as an object, or an error naming `key_path` in the file.
-fn object_at(value: Value, location: &str, key_path: &str) -> Result<Map<String, Value>> {
+fn object_at(
+    value: Value,
+    location: &str,
+    key_path: impl FnOnce() -> String,
+) -> Result<Map<String, Value>> {
     match value {
         Value::Object(object) => Ok(object),
         other => Err(Error::invalid_data(
-            format!("{location}: {key_path}"),
+            format!("{location}: {}", key_path()),
             format!("must be a JSON object, found {}", json_type_name(&other)),
         )),
     }
 }
 
-/// The token entries at `key_path`, each checked to be valid token data.
-fn validated_entries(value: Value, location: &str, key_path: &str) -> Result<Map<String, Value>> {
-    let entries = object_at(value, location, key_path)?;
-    for (resource_server, entry) in &entries {
-        let entry_location = format!("{location}: {key_path}.{resource_server}");
-        let data = TokenData::from_json_value(entry, resource_server, &entry_location)?;
-        // globus-sdk reads such an entry without complaint and hands out the tokens of one
-        // resource server under another's name; a renewal then asks Globus Auth for the wrong
-        // one. Refuse it when the file is read, so nothing is used before the damage shows.
-        if data.resource_server != *resource_server {
-            return Err(Error::invalid_data(
-                entry_location,
-                format!(
-                    "the entry is stored under {resource_server:?} but its resource_server is {:?}",
-                    data.resource_server
-                ),
-            ));
-        }
+/// The token data of every entry in a namespace (`None`: a 1.0 file's `by_rs`), in file order,
+/// each checked to be valid and stored under its own resource server.
+fn validated_entries(
+    entries: &Map<String, Value>,
+    location: &str,
+    namespace: Option<&str>,
+) -> Result<Vec<TokenData>> {
+    let entry_location =
+        |resource_server: &str| format!("{location}: {}.{resource_server}", key_path(namespace));
+    entries
+        .iter()
+        .map(|(resource_server, entry)| {
+            // The location only shows in an error, and formatting it for every entry of every
+            // read cost as much as converting the entry: convert without it, and again with it
+            // only to report a failure (the conversion is pure, so the error is the same).
+            let data = TokenData::from_json_value(entry, resource_server, "").or_else(|_| {
+                TokenData::from_json_value(entry, resource_server, &entry_location(resource_server))
+            })?;
+            // globus-sdk reads such an entry without complaint and hands out the tokens of one
+            // resource server under another's name; a renewal then asks Globus Auth for the
+            // wrong one. Refuse it when the file is read, so nothing is used before the damage
+            // shows.
+            if data.resource_server != *resource_server {
+                return Err(Error::invalid_data(
+                    entry_location(resource_server),
+                    format!(
+                        "the entry is stored under {resource_server:?} but its resource_server is {:?}",
+                        data.resource_server
+                    ),
+                ));
+            }
+            Ok(data)
+        })
+        .collect()
+}
+
+/// The token data of a file as read, for a handle that only reads: every entry validated and
+/// converted once, nothing kept for a rewrite.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    /// Token data by namespace, in file order.
+    namespaces: Vec<(String, Vec<TokenData>)>,
+}
+
+impl Snapshot {
+    /// Parse and fully validate a file's bytes for a handle writing `reader`'s format, with
+    /// exactly the errors of [`Document::parse`].
+    pub(crate) fn parse(path: &Path, bytes: &[u8], reader: Format) -> Result<Self> {
+        let Parsed {
+            location,
+            source,
+            container,
+            ..
+        } = Parsed::new(path, bytes, reader)?;
+        let namespaces =
+            split_namespaces(container, source, &location, |name, _, data| (name, data))?;
+        Ok(Snapshot { namespaces })
     }
-    Ok(entries)
+
+    fn tokens(self, namespace: &str) -> Vec<TokenData> {
+        self.namespaces
+            .into_iter()
+            .find(|(name, _)| name == namespace)
+            .map(|(_, data)| data)
+            .unwrap_or_default()
+    }
+
+    /// The entry for one resource server in `namespace`.
+    pub(crate) fn get(self, namespace: &str, resource_server: &str) -> Option<TokenData> {
+        self.tokens(namespace)
+            .into_iter()
+            .find(|data| data.resource_server == resource_server)
+    }
+
+    /// Every entry in `namespace`.
+    pub(crate) fn all(self, namespace: &str) -> BTreeMap<String, TokenData> {
+        self.tokens(namespace)
+            .into_iter()
+            .map(|data| (data.resource_server.clone(), data))
+            .collect()
+    }
+
+    /// The namespaces holding at least one entry, sorted.
+    pub(crate) fn namespaces(self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .namespaces
+            .into_iter()
+            .filter(|(_, data)| !data.is_empty())
+            .map(|(name, _)| name)
+            .collect();
+        names.sort_unstable();
+        names
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Parse `text` for a writing handle, checking on the way that the read-only path accepts
+    /// and refuses exactly the same files with exactly the same errors.
     fn parse(text: &str, reader: Format) -> Result<Document> {
-        Document::parse(Path::new("tokens.json"), text.as_bytes(), reader)
+        let path = Path::new("tokens.json");
+        let document = Document::parse(path, text.as_bytes(), reader);
+        let snapshot = Snapshot::parse(path, text.as_bytes(), reader);
+        assert_eq!(
+            format!("{:?}", document.as_ref().err()),
+            format!("{:?}", snapshot.as_ref().err()),
+            "Document::parse and Snapshot::parse disagree on {text}"
+        );
+        document
+    }
+
+    fn snapshot(text: &str, reader: Format) -> Snapshot {
+        Snapshot::parse(Path::new("tokens.json"), text.as_bytes(), reader).unwrap()
     }
 
     const ENTRY: &str = r#"{"scope": "s", "access_token": "AT-secret", "refresh_token": null, "token_type": "Bearer", "expires_at_seconds": 2000000000, "resource_server": "rs"}"#;
@@ -537,7 +655,7 @@ mod tests {
         let names: Vec<_> = document.tokens("ns").unwrap().keys().cloned().collect();
         assert_eq!(names, ["b", "c"]);
         assert!(document.remove("ns", "b") && document.remove("ns", "c"));
-        assert!(document.namespaces().is_empty());
+        assert!(document.tokens("ns").unwrap().is_empty());
         let bytes = document.into_bytes(Format::V2).unwrap();
         assert!(
             String::from_utf8(bytes)
@@ -571,11 +689,18 @@ mod tests {
     fn namespaces_are_sorted_and_skip_empty_ones() {
         let data =
             format!(r#"{{"zeta": {{"rs": {ENTRY}}}, "empty": {{}}, "alpha": {{"rs": {ENTRY}}}}}"#);
-        let document = parse(&v2(&data), Format::V2).unwrap();
-        assert_eq!(document.namespaces(), ["alpha", "zeta"]);
-        assert_eq!(document.all("zeta").unwrap().len(), 1);
-        assert!(document.all("missing").unwrap().is_empty());
-        assert!(document.get("empty", "rs").unwrap().is_none());
+        let text = v2(&data);
+        assert_eq!(snapshot(&text, Format::V2).namespaces(), ["alpha", "zeta"]);
+        assert_eq!(snapshot(&text, Format::V2).all("zeta").len(), 1);
+        assert!(snapshot(&text, Format::V2).all("missing").is_empty());
+        assert!(snapshot(&text, Format::V2).get("empty", "rs").is_none());
+        assert!(
+            parse(&text, Format::V2)
+                .unwrap()
+                .get("empty", "rs")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -592,6 +717,9 @@ mod tests {
             .unwrap();
         assert_eq!(data.resource_server, "rs.example.org");
         assert_eq!(data.refresh_token, None);
+        let text = v1(&format!(r#"{{"rs.example.org": {entry}}}"#));
+        let read = snapshot(&text, Format::V1).get(DEFAULT_NAMESPACE, "rs.example.org");
+        assert_eq!(read, Some(data));
     }
 
     #[test]

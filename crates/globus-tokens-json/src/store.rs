@@ -11,7 +11,7 @@ use globus_tokens_core::{
     TokenStorage, UpdateFn, swap_matches,
 };
 
-use crate::document::{Document, Format};
+use crate::document::{Document, Format, Snapshot};
 
 /// globus-sdk's `SimpleJSONFileAdapter`: tokens for one user in a format-`"1.0"` JSON file.
 ///
@@ -275,10 +275,10 @@ impl JsonFile {
     ///
     /// Takes no lock: writers replace the file by an atomic rename, so any read sees a whole
     /// file.
-    pub(crate) fn load(&self) -> Result<Document> {
+    pub(crate) fn load(&self) -> Result<Snapshot> {
         match fs::read_if_exists(&self.path)? {
-            None => Ok(Document::empty(&self.path)),
-            Some(bytes) => Document::parse(&self.path, &bytes, self.format),
+            None => Ok(Snapshot::default()),
+            Some(bytes) => Snapshot::parse(&self.path, &bytes, self.format),
         }
     }
 
@@ -326,7 +326,7 @@ impl JsonFile {
     }
 
     pub(crate) fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
-        self.load()?.get(&self.namespace, resource_server)
+        Ok(self.load()?.get(&self.namespace, resource_server))
     }
 
     pub(crate) fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
@@ -380,7 +380,7 @@ impl JsonFile {
     }
 
     pub(crate) fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
-        self.load()?.all(&self.namespace)
+        Ok(self.load()?.all(&self.namespace))
     }
 
     pub(crate) fn namespaces(&self) -> Result<Vec<String>> {
