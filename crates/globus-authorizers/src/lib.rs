@@ -41,6 +41,7 @@ mod pkce;
 mod redact;
 mod renewing;
 mod storage;
+mod store_renewal;
 mod transport;
 
 pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
@@ -59,4 +60,5 @@ pub use renewing::{
     TokenSource,
 };
 pub use storage::{StorageAuthorizer, StorageTokenSource};
+pub use store_renewal::{StoreRenewal, merge_renewed};
 pub use transport::RetryPolicy;

@@ -5,15 +5,17 @@ use std::sync::Arc;
 
 use globus_authorizers::{
     AccessTokenAuthorizer, AuthClient, AuthError, AuthorizeParams, GlobusAuthorizer, PkceVerifier,
-    RefreshTokenAuthorizer,
+    RefreshTokenAuthorizer, StoreRenewal,
 };
-use globus_tokens_core::{Clock, Secret, TokenData};
+use globus_tokens_core::{Clock, Secret, TokenData, TokenStorage};
 
 use crate::error::{LoginError, Result, RevocationFailure, TokenKind};
 use crate::handlers::{
     CodeHandler, CodeOutcome, HandlerContext, InputCodeHandler, LocalServerCodeHandler,
 };
-use crate::storage::{LoginTokenStorage, MultiClientTokenStorage, login_group, renewed_group};
+use crate::storage::{
+    LoginStorageView, LoginTokenStorage, MultiClientTokenStorage, login_group, renewed_group,
+};
 
 /// Tokens by resource server, as `by_resource_server` gives them.
 pub type TokensByResourceServer = BTreeMap<String, TokenData>;
@@ -558,9 +560,6 @@ impl NativeClient {
                 refreshed.insert(rs.clone(), self.refresh_group(rs, group)?);
             }
         }
-        if !refreshed.is_empty() {
-            self.save_tokens(&refreshed)?;
-        }
         tokens.retain(|rs, _| !expired.contains(rs));
         tokens.extend(refreshed);
         if tokens.is_empty() {
@@ -572,57 +571,36 @@ impl NativeClient {
         Ok(tokens)
     }
 
-    /// Refresh one group; keeps its scope, takes the new access token, expiry and (rotated)
-    /// refresh token.
+    /// Refresh one expired group through storage, under its lock ([`StoreRenewal`]: a group
+    /// another process refreshed meanwhile is taken as it is), and return the saved group.
     fn refresh_group(&self, rs: &str, group: &TokenData) -> Result<TokenData> {
-        let Some(refresh_token) = &group.refresh_token else {
+        if group.refresh_token.is_none() {
             return Err(LoginError::TokensExpired {
                 resource_servers: vec![rs.to_owned()],
                 reason: Some("no refresh token".to_owned()),
             });
-        };
-        let response = match self.auth_client.oauth2_refresh_token(refresh_token) {
-            Ok(response) => response,
-            Err(AuthError::LoginRequired { reason, .. }) => {
-                // Another process may have refreshed first and rotated the refresh token we
-                // used: if storage now holds a different, unexpired group, that is the answer.
-                if let Some(stored) = self.storage()?.read_tokens()?.get(rs)
-                    && stored.refresh_token != group.refresh_token
-                    && !stored.is_expired_at(self.clock.now_seconds(), 0)
-                {
-                    return verify_group(rs, stored);
-                }
-                return Err(LoginError::TokensExpired {
-                    resource_servers: vec![rs.to_owned()],
-                    reason: Some(format!("refresh token refused: {reason}")),
-                });
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let by_rs = response.by_resource_server();
-        let new = match by_rs.get(rs) {
-            Some(new) => new,
-            None if by_rs.len() == 1 => {
-                by_rs
-                    .values()
-                    .next()
-                    .ok_or_else(|| AuthError::UnexpectedResourceServers {
-                        context: format!("the refresh token for {rs}"),
-                        found: Vec::new(),
-                    })?
-            }
+        }
+        let storage = self.storage()?;
+        let view;
+        let store: &dyn TokenStorage = match storage.as_token_storage() {
+            Some(store) => store,
             None => {
-                return Err(AuthError::UnexpectedResourceServers {
-                    context: format!("the refresh token for {rs}"),
-                    found: by_rs.keys().cloned().collect(),
-                }
-                .into());
+                view = LoginStorageView(&**storage);
+                &view
             }
         };
-        let mut renewed = renewed_group(Some(group), new);
-        // fair-research-login keeps the saved scope string across a refresh.
-        renewed.scope = group.scope.clone();
-        Ok(renewed)
+        // fair-research-login counts a token as expired from its expiry on, with no skew.
+        let renewal = StoreRenewal::new(Arc::clone(&self.auth_client))
+            .skew_seconds(0)
+            .with_clock(Arc::clone(&self.clock));
+        match renewal.renew(store, rs, None) {
+            Ok(renewed) => verify_group(rs, &renewed),
+            Err(AuthError::LoginRequired { reason, .. }) => Err(LoginError::TokensExpired {
+                resource_servers: vec![rs.to_owned()],
+                reason: Some(format!("refresh token refused: {reason}")),
+            }),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Like [`NativeClient::load_tokens`], keyed by scope: each scope of the loaded groups maps

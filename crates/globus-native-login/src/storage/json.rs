@@ -122,6 +122,10 @@ impl LoginTokenStorage for JsonTokenStorage {
             replace_all::<Self>(groups, &tokens);
         })
     }
+
+    fn as_token_storage(&self) -> Option<&dyn globus_tokens_core::TokenStorage> {
+        Some(self)
+    }
 }
 
 impl GroupFile for JsonTokenStorage {

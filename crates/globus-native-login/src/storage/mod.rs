@@ -4,6 +4,7 @@ mod groups;
 mod ini;
 mod json;
 mod multiclient;
+mod view;
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use globus_tokens_core::{Error, Result, TokenData, TokenStorage};
 
 pub use json::JsonTokenStorage;
 pub use multiclient::MultiClientTokenStorage;
+pub(crate) use view::LoginStorageView;
 
 /// The fields fair-research-login keeps for a resource server (its `TOKEN_GROUP_KEYS`); its
 /// `verify_token_group` rejects a group with any other field.
@@ -69,6 +71,13 @@ pub trait LoginTokenStorage: Send + Sync + std::fmt::Debug {
         }
         Ok(())
     }
+
+    /// This storage as a [`TokenStorage`] on the same tokens, if it is one (the file stores and
+    /// [`TokenStorageAdapter`] are). Renewal then runs under that store's own lock; for other
+    /// storage it runs through [`LoginTokenStorage::update_tokens`].
+    fn as_token_storage(&self) -> Option<&dyn TokenStorage> {
+        None
+    }
 }
 
 macro_rules! forward_login_storage {
@@ -85,6 +94,9 @@ macro_rules! forward_login_storage {
             }
             fn update_tokens(&self, update: &mut UpdateTokensFn<'_>) -> Result<()> {
                 (**self).update_tokens(update)
+            }
+            fn as_token_storage(&self) -> Option<&dyn TokenStorage> {
+                (**self).as_token_storage()
             }
         }
     )*};
@@ -215,6 +227,10 @@ impl<S: TokenStorage> LoginTokenStorage for TokenStorageAdapter<S> {
         }
         Ok(())
     }
+
+    fn as_token_storage(&self) -> Option<&dyn TokenStorage> {
+        Some(&self.inner)
+    }
 }
 
 /// `data` as a login token group: `token_type` `"Bearer"` when missing, an empty refresh token
@@ -239,24 +255,8 @@ pub(crate) fn login_group(data: &TokenData) -> TokenData {
 /// expiry, the rotated refresh token if there is one (else the saved one), and what a renewal
 /// response leaves out (`identity_id`, unknown fields) kept from the saved group.
 pub(crate) fn renewed_group(old: Option<&TokenData>, new: &TokenData) -> TokenData {
-    let new = login_group(new);
-    let Some(old) = old else {
-        return new;
-    };
-    let mut group = old.clone();
-    group.access_token = new.access_token;
-    group.expires_at_seconds = new.expires_at_seconds;
-    if new.refresh_token.is_some() {
-        group.refresh_token = new.refresh_token;
+    match old {
+        Some(old) => globus_authorizers::merge_renewed(old, login_group(new)),
+        None => login_group(new),
     }
-    if new.identity_id.is_some() {
-        group.identity_id = new.identity_id;
-    }
-    if !new.scope.is_empty() {
-        group.scope = new.scope;
-    }
-    if new.token_type.is_some() {
-        group.token_type = new.token_type;
-    }
-    group
 }

@@ -370,6 +370,10 @@ impl LoginTokenStorage for MultiClientTokenStorage {
             replace_all::<Self>(groups, &tokens);
         })
     }
+
+    fn as_token_storage(&self) -> Option<&dyn globus_tokens_core::TokenStorage> {
+        Some(self)
+    }
 }
 
 impl GroupFile for MultiClientTokenStorage {
