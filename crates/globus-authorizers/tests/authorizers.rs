@@ -417,3 +417,54 @@ fn invalid_grant_after_foreign_rotation_uses_the_newer_stored_token() {
         "the racer's refresh and our failed one; no third"
     );
 }
+
+/// A stored client-credentials token (no refresh token) is renewed with the client-credentials
+/// grant for its scope through the store, keeping identity and unknown fields; a native client
+/// with the same entry is told to log in instead.
+#[test]
+fn store_renewal_uses_client_credentials_when_there_is_no_refresh_token() {
+    let server = server();
+    let confidential = Arc::new(
+        AuthClient::builder(CONFIDENTIAL)
+            .client_secret(SECRET)
+            .base_url(server.base_url())
+            .build()
+            .unwrap(),
+    );
+    let store = MemoryTokenStorage::new();
+    let mut stale = TokenData::new(TRANSFER, TRANSFER_SCOPE, "AT-old", now() - 10)
+        .with_identity_id("client-identity");
+    stale
+        .extra
+        .insert("note".to_owned(), serde_json::json!("kept"));
+    store
+        .store_token_data(&[(TRANSFER.to_owned(), stale.clone())].into())
+        .unwrap();
+
+    let native_err = globus_authorizers::StoreRenewal::new(native(&server))
+        .renew(&store, TRANSFER, None)
+        .unwrap_err();
+    assert!(native_err.is_login_required(), "{native_err:?}");
+    assert_eq!(server.token_requests(), 0);
+
+    let renewal = globus_authorizers::StoreRenewal::new(confidential);
+    let renewed = renewal.renew(&store, TRANSFER, None).unwrap();
+    assert!(server.is_valid_access_token(renewed.access_token.expose()));
+    assert_eq!(renewed.identity_id.as_deref(), Some("client-identity"));
+    assert_eq!(renewed.extra["note"], serde_json::json!("kept"));
+    assert_eq!(store.get_token_data(TRANSFER).unwrap(), Some(renewed.clone()));
+    assert_eq!(
+        server.requests()[0].form_value("grant_type"),
+        Some("client_credentials")
+    );
+    assert_eq!(server.requests()[0].form_value("scope"), Some(TRANSFER_SCOPE));
+
+    // Fresh now: no request; rejecting its access token forces exactly one more.
+    renewal.renew(&store, TRANSFER, None).unwrap();
+    assert_eq!(server.token_requests(), 1);
+    let forced = renewal
+        .renew(&store, TRANSFER, Some(&renewed.access_token))
+        .unwrap();
+    assert_ne!(forced.access_token, renewed.access_token);
+    assert_eq!(server.token_requests(), 2);
+}
