@@ -200,6 +200,7 @@ impl DynamoDbStorageBuilder {
                     (self.region, self.endpoint_url.clone(), self.credentials);
                 let attempts = self.max_attempts.unwrap_or(3);
                 let timeout = self.timeout.unwrap_or(Duration::from_secs(30));
+                let location = format!("table {}", self.table);
                 runtime.block_on(async move {
                     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
                         .retry_config(
@@ -220,7 +221,17 @@ impl DynamoDbStorageBuilder {
                     if let Some(credentials) = credentials {
                         loader = loader.credentials_provider(credentials);
                     }
-                    Ok(Client::new(&loader.load().await))
+                    let config = loader.load().await;
+                    if config.region().is_none() {
+                        return Err(backend_error(
+                            ErrorKind::NoRegion,
+                            None,
+                            location,
+                            "no AWS region configured: set AWS_REGION (or a region in the AWS \
+                             profile, or DynamoDbStorageBuilder::region)",
+                        ));
+                    }
+                    Ok(Client::new(&config))
                 })?
             }
         };
