@@ -631,3 +631,79 @@ pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use globus_tokens::{EnumerableTokenStorage, MemoryTokenStorage, SwapOutcome};
+
+    use super::*;
+
+    /// A listing store that counts its reads.
+    struct Counting {
+        inner: MemoryTokenStorage,
+        gets: AtomicUsize,
+        lists: AtomicUsize,
+    }
+
+    impl TokenStorage for Counting {
+        fn namespace(&self) -> &str {
+            self.inner.namespace()
+        }
+        fn store_token_data(
+            &self,
+            data: &BTreeMap<String, TokenData>,
+        ) -> globus_tokens::Result<()> {
+            self.inner.store_token_data(data)
+        }
+        fn get_token_data(&self, rs: &str) -> globus_tokens::Result<Option<TokenData>> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            self.inner.get_token_data(rs)
+        }
+        fn remove_token_data(&self, rs: &str) -> globus_tokens::Result<bool> {
+            self.inner.remove_token_data(rs)
+        }
+        fn compare_and_swap(
+            &self,
+            expected: Option<&TokenData>,
+            new: &TokenData,
+        ) -> globus_tokens::Result<SwapOutcome> {
+            self.inner.compare_and_swap(expected, new)
+        }
+        fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {
+            Some(self)
+        }
+    }
+
+    impl EnumerableTokenStorage for Counting {
+        fn get_by_resource_server(&self) -> globus_tokens::Result<BTreeMap<String, TokenData>> {
+            self.lists.fetch_add(1, Ordering::SeqCst);
+            self.inner.get_by_resource_server()
+        }
+        fn namespaces(&self) -> globus_tokens::Result<Vec<String>> {
+            self.inner.namespaces()
+        }
+    }
+
+    /// Issue 10 item 14: the destination of a migration is read once, not once per entry.
+    #[test]
+    fn a_listing_destination_is_read_once_for_any_number_of_entries() {
+        let entries: BTreeMap<String, TokenData> = (0..2_000)
+            .map(|i| {
+                let rs = format!("rs{i}.example.org");
+                (rs.clone(), TokenData::new(rs, "s", "AT", 2_000_000_000))
+            })
+            .collect();
+        let destination = Counting {
+            inner: MemoryTokenStorage::new(),
+            gets: AtomicUsize::new(0),
+            lists: AtomicUsize::new(0),
+        };
+        destination.store_token_data(&entries).unwrap();
+        let found = destination_entries(&destination, &entries).unwrap();
+        assert_eq!(found.len(), 2_000);
+        assert_eq!(destination.lists.load(Ordering::SeqCst), 1);
+        assert_eq!(destination.gets.load(Ordering::SeqCst), 0);
+    }
+}
