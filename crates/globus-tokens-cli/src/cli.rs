@@ -2,7 +2,8 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::store::{DEFAULT_STORE, StoreSpec};
+use globus_tokens::StoreSpec;
+use globus_tokens::spec::DEFAULT_STORE;
 
 const AFTER_HELP: &str = "\
 Stores (--store):
@@ -11,14 +12,21 @@ Stores (--store):
   json1:PATH             globus-sdk's JSON format 1.0 (SimpleJSONFileAdapter)
   frl:PATH#CLIENT_ID     fair-research-login's ~/.globus-native-apps.cfg, section CLIENT_ID
   dynamodb:TABLE[?region=R&endpoint=URL&layout=seed|composite]
+                         the seed layout (default) cannot list: name the
+                         resource servers to list, refresh or log out of
+
+Client credentials (--client-secret) keep their tokens in namespace
+clientprofile/CLIENT_ID, apart from the user's tokens, unless --namespace is given.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 login required.
 Globus Auth is found as globus-sdk finds it: GLOBUS_SDK_ENVIRONMENT, GLOBUS_SDK_SERVICE_URL_AUTH.
 
 Examples:
-  globus-tokens login --scope urn:globus:auth:scope:transfer.api.globus.org:all
-  curl -H \"Authorization: Bearer $(globus-tokens token transfer.api.globus.org)\" \\
-       https://transfer.api.globus.org/v0.10/endpoint_search?filter_scope=my-endpoints
+  globus-tokens login \\
+      --scope urn:globus:auth:scope:transfer.api.globus.org:all
+  TOKEN=$(globus-tokens token transfer.api.globus.org)
+  curl -H \"Authorization: Bearer $TOKEN\" \\
+      https://transfer.api.globus.org/v0.10/task_list
   globus-tokens --format json list";
 
 /// Store, inspect and renew Globus Auth tokens.
@@ -35,12 +43,14 @@ pub(crate) struct Cli {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Where tokens are kept (see "Stores" below).
+    /// Where tokens are kept: sqlite:PATH, json:PATH, json1:PATH, frl:PATH#CLIENT_ID or
+    /// dynamodb:TABLE[?region=R&endpoint=URL&layout=seed|composite] (see `globus-tokens --help`).
     #[arg(long, global = true, env = "GLOBUS_TOKENS_STORE", default_value = DEFAULT_STORE, value_parser = clap::value_parser!(StoreSpec))]
     pub(crate) store: StoreSpec,
 
-    /// Namespace within the store (default DEFAULT; `list` shows every namespace unless given;
-    /// `list` and `migrate` take several).
+    /// Namespace within the store (default DEFAULT, or clientprofile/CLIENT_ID with
+    /// --client-secret; `list` shows every namespace unless given; `list` and `migrate` take
+    /// several).
     #[arg(long = "namespace", global = true, value_name = "NAMESPACE")]
     pub(crate) namespaces: Vec<String>,
 
@@ -65,7 +75,7 @@ pub(crate) struct Global {
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
 
-    /// Print more about what is being done (repeat for more).
+    /// Print more about what is being done: -v progress, -vv debugging detail.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
 }
@@ -85,23 +95,34 @@ pub(crate) enum Command {
     #[command(after_help = "\
 Native apps (no --client-secret) log in in a browser with PKCE: a local server on 127.0.0.1 receives
 the code, or, with --no-local-server or over SSH, you paste the code shown by Globus. With
---client-secret, the app itself gets tokens with the client credentials grant.
+--client-secret, the app itself gets tokens with the client credentials grant, kept in namespace
+clientprofile/CLIENT_ID unless --namespace is given. Stores: see `globus-tokens --help`.
 
 Examples:
-  globus-tokens --client-id $APP login --scope openid --scope urn:globus:auth:scope:transfer.api.globus.org:all
+  globus-tokens --client-id $APP login --scope openid \\
+      --scope urn:globus:auth:scope:transfer.api.globus.org:all
   globus-tokens --client-id $APP login --no-local-server --no-browser
-  GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP login --scope urn:globus:auth:scope:transfer.api.globus.org:all")]
+  GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP login \\
+      --scope urn:globus:auth:scope:transfer.api.globus.org:all")]
     Login(LoginArgs),
 
     /// List stored tokens: namespace, resource server, scopes, expiry, refresh token (no secrets).
-    #[command(
-        after_help = "Examples:\n  globus-tokens list\n  globus-tokens --store json:tokens.json --format json list"
-    )]
-    List,
+    #[command(after_help = "\
+A store that cannot list its contents (dynamodb: with the seed layout) lists the resource servers
+named on the command line. Stores: see `globus-tokens --help`.
+
+Examples:
+  globus-tokens list
+  globus-tokens --store json:tokens.json --format json list
+  globus-tokens --store dynamodb:tokens list transfer.api.globus.org")]
+    List {
+        /// Only these resource servers (needed for stores that cannot list).
+        resource_servers: Vec<String>,
+    },
 
     /// Show one resource server's tokens (secrets redacted unless --show-secrets).
     #[command(
-        after_help = "Examples:\n  globus-tokens show transfer.api.globus.org\n  globus-tokens --format json show auth.globus.org --show-secrets"
+        after_help = "Examples:\n  globus-tokens show transfer.api.globus.org\n  globus-tokens --format json show auth.globus.org --show-secrets\n\nStores: see `globus-tokens --help`."
     )]
     Show {
         /// The resource server, e.g. transfer.api.globus.org.
@@ -114,11 +135,14 @@ Examples:
     /// Print a valid access token, renewing (and saving) it first if it is stale.
     #[command(after_help = "\
 Renewal uses the stored refresh token and needs --client-id (or GLOBUS_CLIENT_ID); with a client
-secret and no refresh token, the client credentials grant is used. Processes sharing a store renew once.
+secret and no refresh token, the client credentials grant is used. Processes sharing a store
+renew once. Stores: see `globus-tokens --help`.
 
 Examples:
   globus-tokens token transfer.api.globus.org
-  curl -H \"Authorization: Bearer $(globus-tokens token groups.api.globus.org)\" https://groups.api.globus.org/v2/groups/my_groups")]
+  TOKEN=$(globus-tokens token groups.api.globus.org)
+  curl -H \"Authorization: Bearer $TOKEN\" \\
+      https://groups.api.globus.org/v2/groups/my_groups")]
     Token {
         /// The resource server, e.g. transfer.api.globus.org.
         resource_server: String,
@@ -126,7 +150,7 @@ Examples:
 
     /// Renew tokens now, whether or not they are stale (all resource servers if none given).
     #[command(
-        after_help = "Examples:\n  globus-tokens refresh\n  globus-tokens refresh transfer.api.globus.org groups.api.globus.org"
+        after_help = "Examples:\n  globus-tokens refresh\n  globus-tokens refresh transfer.api.globus.org groups.api.globus.org\n\nStores: see `globus-tokens --help`."
     )]
     Refresh {
         /// Resource servers to renew.
@@ -138,6 +162,7 @@ Examples:
         visible_alias = "revoke",
         after_help = "\
 A token whose revocation fails stays in the store, and the command fails.
+Stores: see `globus-tokens --help`.
 
 Examples:
   globus-tokens logout
@@ -151,22 +176,26 @@ Examples:
     /// Copy tokens (and config, where both stores have it) from one store to another.
     #[command(after_help = "\
 Refuses, changing nothing, when the destination holds a newer token (later expiry) for any
-resource server, unless --force. The source is never modified.
+resource server, unless --force. The source is never modified. Without --namespace every
+namespace of the source is copied. Stores: see `globus-tokens --help`.
 
 Examples:
-  globus-tokens migrate --from json1:~/.globus/tokens.json --to sqlite:~/.globus/tokens.db
-  globus-tokens migrate --from sqlite:old.db --to json:new.json --namespace DEFAULT --namespace userprofile/alice
-
-Without --namespace every namespace of the source is copied.")]
+  globus-tokens migrate --from json1:~/.globus/tokens.json \\
+      --to sqlite:~/.globus/tokens.db
+  globus-tokens migrate --from sqlite:old.db --to json:new.json \\
+      --namespace DEFAULT --namespace userprofile/alice")]
     Migrate(MigrateArgs),
 
     /// Create the DynamoDB table of a dynamodb: store and wait until it is active.
     #[command(
         name = "create-table",
         after_help = "\
+Stores: see `globus-tokens --help`.
+
 Examples:
   globus-tokens --store 'dynamodb:globus-tokens?region=us-east-1' create-table
-  globus-tokens --store 'dynamodb:tokens?endpoint=http://127.0.0.1:8000&layout=composite' create-table --provisioned 5"
+  globus-tokens create-table --provisioned 5 \\
+      --store 'dynamodb:tokens?endpoint=http://127.0.0.1:8000&layout=composite'"
     )]
     CreateTable {
         /// Provisioned read and write capacity units instead of on-demand billing.

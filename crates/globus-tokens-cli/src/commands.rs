@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use globus_tokens::authorizers::{AuthClient, AuthError, GlobusAuthorizer, StorageAuthorizer};
-use globus_tokens::{Clock, DEFAULT_NAMESPACE, Error, SystemClock, TokenData, TokenStorage};
+use globus_tokens::{
+    Clock, DEFAULT_NAMESPACE, Error, OpenError, OpenMode, StoreSpec, SystemClock, TokenData,
+    TokenStorage,
+};
 use serde_json::{Value, json};
 
 use crate::cli::{Global, MigrateArgs};
 use crate::error::CliError;
-use crate::output::{Output, human_duration, table};
-use crate::store::Access;
+use crate::output::{Output, expiry_is_plausible, expiry_text, human_duration, table};
 
 /// A token counts as stale this long before it expires, as in globus-sdk.
 const LEEWAY_SECONDS: i64 = 60;
@@ -22,23 +24,52 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    /// The one namespace a command works in.
-    pub(crate) fn namespace(&self) -> Result<&str, CliError> {
+    /// The namespace client-credential tokens are kept in by default: apart from the user's,
+    /// named after the client, as globus-cli's `clientprofile/...`. `None` without a secret.
+    pub(crate) fn client_namespace(&self) -> Option<String> {
+        match (&self.global.client_id, &self.global.client_secret) {
+            (Some(id), Some(_)) => Some(format!("clientprofile/{id}")),
+            _ => None,
+        }
+    }
+
+    /// The one namespace a command works in: `--namespace`, else the client's own namespace
+    /// with a client secret, else `DEFAULT`.
+    pub(crate) fn namespace(&self) -> Result<String, CliError> {
         match self.global.namespaces.as_slice() {
-            [] => Ok(DEFAULT_NAMESPACE),
-            [one] => Ok(one),
+            [] => Ok(self
+                .client_namespace()
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())),
+            [one] => Ok(one.clone()),
             _ => Err(CliError::usage("this command takes one --namespace")),
         }
     }
 
     /// Open the store in the command's namespace.
-    pub(crate) fn open(&self, access: Access) -> Result<Arc<dyn TokenStorage>, CliError> {
+    pub(crate) fn open(&self, mode: OpenMode) -> Result<Arc<dyn TokenStorage>, CliError> {
         let namespace = self.namespace()?;
-        self.out.detail(&format!(
-            "store: {} (namespace {namespace})",
-            self.global.store
-        ));
-        Ok(Arc::from(self.global.store.open(namespace, access)?))
+        let spec = &self.global.store;
+        self.out
+            .detail(&format!("store: {spec} (namespace {namespace})"));
+        open(spec, &namespace, mode)
+            .map(Arc::from)
+            .map_err(|err| self.open_error(err))
+    }
+
+    /// An error opening the store, phrased for the command line.
+    pub(crate) fn open_error(&self, err: OpenError) -> CliError {
+        match err {
+            OpenError::NoNamespaces { spec, namespace }
+                if self.global.namespaces.is_empty() && self.client_namespace().is_some() =>
+            {
+                CliError::usage(format!(
+                    "{spec} has no namespaces, and client-credential tokens are kept apart from \
+                     the user's (in {namespace}): use a store with namespaces, or \
+                     --namespace DEFAULT to keep them in this one"
+                ))
+            }
+            err => err.into(),
+        }
     }
 
     /// The Globus Auth client from --client-id / --client-secret; `purpose` says what needs it.
@@ -59,15 +90,35 @@ impl Context {
     }
 }
 
-fn now() -> i64 {
+/// Open `spec` in `namespace` (every command opens stores through here, for `-vv`).
+pub(crate) fn open(
+    spec: &StoreSpec,
+    namespace: &str,
+    mode: OpenMode,
+) -> Result<Box<dyn TokenStorage>, OpenError> {
+    tracing::debug!(store = %spec, namespace, ?mode, "opening the store");
+    spec.open(namespace, mode)
+}
+
+pub(crate) fn now() -> i64 {
     SystemClock.now_seconds()
 }
 
 fn no_tokens(ctx: &Context, resource_server: &str) -> CliError {
-    let namespace = ctx.namespace().unwrap_or(DEFAULT_NAMESPACE);
+    let namespace = ctx
+        .namespace()
+        .unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
     CliError::login_required(format!(
         "no tokens for {resource_server} in {} (namespace {namespace}); run `globus-tokens login`",
         ctx.global.store
+    ))
+}
+
+/// A store that cannot list was asked for a list: say what to name instead.
+fn cannot_list(spec: &StoreSpec, command: &str) -> CliError {
+    CliError::usage(format!(
+        "{spec} (DynamoDB seed layout) cannot list its contents: name the resource servers, \
+         as in `globus-tokens {command} RESOURCE_SERVER...`"
     ))
 }
 
@@ -77,7 +128,8 @@ fn entry_json(namespace: &str, data: &TokenData, now: i64) -> Value {
         "resource_server": data.resource_server,
         "scopes": data.scopes().collect::<Vec<_>>(),
         "expires_at_seconds": data.expires_at_seconds,
-        "expires_in_seconds": data.expires_at_seconds - now,
+        "expires_in_seconds": data.expires_in_seconds_at(now),
+        "expiry_valid": expiry_is_plausible(data.expires_at_seconds),
         "expired": data.is_expired_at(now, 0),
         "has_refresh_token": data.refresh_token.is_some(),
         "token_type": data.token_type,
@@ -86,36 +138,47 @@ fn entry_json(namespace: &str, data: &TokenData, now: i64) -> Value {
 }
 
 /// Every namespace holding tokens in `spec` (just `DEFAULT` for formats without namespaces).
-fn all_namespaces(spec: &crate::store::StoreSpec) -> Result<Vec<String>, CliError> {
+fn all_namespaces(spec: &StoreSpec, command: &str) -> Result<Vec<String>, CliError> {
     if !spec.has_namespaces() {
         return Ok(vec![DEFAULT_NAMESPACE.to_owned()]);
     }
-    let store = spec.open(DEFAULT_NAMESPACE, Access::Existing)?;
-    let listing = store.as_enumerable().ok_or_else(|| {
-        CliError::usage(format!(
-            "{spec} cannot list its namespaces: name them with --namespace"
-        ))
-    })?;
+    if !spec.can_list() {
+        return Err(cannot_list(spec, command));
+    }
+    let store = open(spec, DEFAULT_NAMESPACE, OpenMode::Existing)?;
+    let listing = store
+        .as_enumerable()
+        .ok_or_else(|| cannot_list(spec, command))?;
     Ok(listing.namespaces()?)
 }
 
-/// `list`
-pub(crate) fn list(ctx: &Context) -> Result<(), CliError> {
+/// `list [RS]...`
+pub(crate) fn list(ctx: &Context, named: &[String]) -> Result<(), CliError> {
     let spec = &ctx.global.store;
-    let namespaces = if ctx.global.namespaces.is_empty() {
-        all_namespaces(spec)?
-    } else {
+    let namespaces = if !ctx.global.namespaces.is_empty() {
         ctx.global.namespaces.clone()
+    } else if !named.is_empty() && !spec.can_list() {
+        vec![ctx.namespace()?]
+    } else {
+        all_namespaces(spec, "list")?
     };
     let now = now();
     let mut entries = Vec::new();
     for namespace in &namespaces {
-        let store = spec.open(namespace, Access::Existing)?;
-        let listing = store.as_enumerable().ok_or_else(|| {
-            CliError::failure(format!("{spec} cannot list its contents (use `show RS`)"))
-        })?;
-        for data in listing.get_by_resource_server()?.into_values() {
-            entries.push((namespace.clone(), data));
+        let store = open(spec, namespace, OpenMode::Existing)?;
+        if named.is_empty() {
+            let listing = store
+                .as_enumerable()
+                .ok_or_else(|| cannot_list(spec, "list"))?;
+            for data in listing.get_by_resource_server()?.into_values() {
+                entries.push((namespace.clone(), data));
+            }
+        } else {
+            for resource_server in named {
+                if let Some(data) = store.get_token_data(resource_server)? {
+                    entries.push((namespace.clone(), data));
+                }
+            }
         }
     }
     ctx.out.data(
@@ -130,7 +193,7 @@ pub(crate) fn list(ctx: &Context) -> Result<(), CliError> {
                         namespace.clone(),
                         data.resource_server.clone(),
                         data.scope.clone(),
-                        human_duration(data.expires_at_seconds - now),
+                        expiry_text(data.expires_at_seconds, now),
                         if data.refresh_token.is_some() { "yes" } else { "no" }.to_owned(),
                     ]
                 })
@@ -138,8 +201,7 @@ pub(crate) fn list(ctx: &Context) -> Result<(), CliError> {
             table(&["NAMESPACE", "RESOURCE SERVER", "SCOPES", "EXPIRES IN", "REFRESH TOKEN"], &rows)
         },
         || json!({"store": spec.to_string(), "tokens": entries.iter().map(|(ns, d)| entry_json(ns, d, now)).collect::<Vec<_>>()}),
-    );
-    Ok(())
+    )
 }
 
 /// `show RS`
@@ -148,7 +210,7 @@ pub(crate) fn show(
     resource_server: &str,
     show_secrets: bool,
 ) -> Result<(), CliError> {
-    let store = ctx.open(Access::Existing)?;
+    let store = ctx.open(OpenMode::Existing)?;
     let data = store
         .get_token_data(resource_server)?
         .ok_or_else(|| no_tokens(ctx, resource_server))?;
@@ -172,7 +234,7 @@ pub(crate) fn show(
                 format!(
                     "expires at:      {} ({})",
                     data.expires_at_seconds,
-                    human_duration(data.expires_at_seconds - now)
+                    expiry_text(data.expires_at_seconds, now)
                 ),
                 format!(
                     "token type:      {}",
@@ -195,7 +257,7 @@ pub(crate) fn show(
             lines.join("\n")
         },
         || {
-            let mut value = entry_json(namespace, &data, now);
+            let mut value = entry_json(&namespace, &data, now);
             if show_secrets {
                 value["access_token"] = json!(data.access_token.expose());
                 value["refresh_token"] = json!(data.refresh_token.as_ref().map(|t| t.expose()));
@@ -206,8 +268,7 @@ pub(crate) fn show(
             }
             value
         },
-    );
-    Ok(())
+    )
 }
 
 /// Renew `current` in the store and return what is stored afterwards. `force` renews even a
@@ -291,7 +352,7 @@ fn renew_with_client_credentials(
 
 /// `token RS`
 pub(crate) fn token(ctx: &Context, resource_server: &str) -> Result<(), CliError> {
-    let store = ctx.open(Access::Existing)?;
+    let store = ctx.open(OpenMode::Existing)?;
     let current = store
         .get_token_data(resource_server)?
         .ok_or_else(|| no_tokens(ctx, resource_server))?;
@@ -311,8 +372,7 @@ pub(crate) fn token(ctx: &Context, resource_server: &str) -> Result<(), CliError
                 "expires_at_seconds": data.expires_at_seconds,
             })
         },
-    );
-    Ok(())
+    )
 }
 
 /// The resource servers a command applies to: the named ones, or everything in the namespace.
@@ -320,16 +380,14 @@ fn targets(
     ctx: &Context,
     store: &Arc<dyn TokenStorage>,
     named: &[String],
+    command: &str,
 ) -> Result<Vec<String>, CliError> {
     if !named.is_empty() {
         return Ok(named.to_vec());
     }
-    let listing = store.as_enumerable().ok_or_else(|| {
-        CliError::usage(format!(
-            "{} cannot list its contents: name the resource servers",
-            ctx.global.store
-        ))
-    })?;
+    let listing = store
+        .as_enumerable()
+        .ok_or_else(|| cannot_list(&ctx.global.store, command))?;
     let all: Vec<String> = listing.get_by_resource_server()?.into_keys().collect();
     if all.is_empty() {
         return Err(CliError::login_required(format!(
@@ -375,8 +433,8 @@ fn for_each_target(
 
 /// `refresh [RS]...`
 pub(crate) fn refresh(ctx: &Context, named: &[String]) -> Result<(), CliError> {
-    let store = ctx.open(Access::Existing)?;
-    let targets = targets(ctx, &store, named)?;
+    let store = ctx.open(OpenMode::Existing)?;
+    let targets = targets(ctx, &store, named, "refresh")?;
     let renewed = for_each_target(ctx, &targets, |resource_server| {
         let current = store
             .get_token_data(resource_server)?
@@ -384,7 +442,7 @@ pub(crate) fn refresh(ctx: &Context, named: &[String]) -> Result<(), CliError> {
         let data = renew(ctx, &store, &current, true)?;
         ctx.out.status(&format!(
             "renewed {resource_server}: expires in {}",
-            human_duration(data.expires_at_seconds - now())
+            human_duration(data.expires_in_seconds_at(now()))
         ));
         Ok(
             json!({"resource_server": resource_server, "expires_at_seconds": data.expires_at_seconds}),
@@ -392,15 +450,15 @@ pub(crate) fn refresh(ctx: &Context, named: &[String]) -> Result<(), CliError> {
     });
     let renewed = renewed?;
     if ctx.out.format == crate::cli::Format::Json {
-        ctx.out.data(String::new, || json!({"renewed": renewed}));
+        ctx.out.data(String::new, || json!({"renewed": renewed}))?;
     }
     Ok(())
 }
 
 /// `logout [RS]...`
 pub(crate) fn logout(ctx: &Context, named: &[String]) -> Result<(), CliError> {
-    let store = ctx.open(Access::Existing)?;
-    let targets = targets(ctx, &store, named)?;
+    let store = ctx.open(OpenMode::Existing)?;
+    let targets = targets(ctx, &store, named, "logout")?;
     let client = ctx.auth_client("revoking tokens")?;
     let removed = for_each_target(ctx, &targets, |resource_server| {
         let data = store
@@ -416,7 +474,8 @@ pub(crate) fn logout(ctx: &Context, named: &[String]) -> Result<(), CliError> {
         Ok(json!(resource_server))
     })?;
     if ctx.out.format == crate::cli::Format::Json {
-        ctx.out.data(String::new, || json!({"logged_out": removed}));
+        ctx.out
+            .data(String::new, || json!({"logged_out": removed}))?;
     }
     Ok(())
 }
@@ -426,16 +485,38 @@ struct NamespaceCopy {
     namespace: String,
     entries: BTreeMap<String, TokenData>,
     source: Arc<dyn TokenStorage>,
-    destination: Arc<dyn TokenStorage>,
+    /// `None` while the destination does not exist: it is created only to write.
+    destination: Option<Arc<dyn TokenStorage>>,
+}
+
+/// What the destination holds for `entries`' resource servers: one read of the whole
+/// namespace when the store lists, else one read per entry.
+fn destination_entries(
+    destination: &dyn TokenStorage,
+    entries: &BTreeMap<String, TokenData>,
+) -> Result<BTreeMap<String, TokenData>, CliError> {
+    if let Some(listing) = destination.as_enumerable() {
+        return Ok(listing.get_by_resource_server()?);
+    }
+    let mut found = BTreeMap::new();
+    for resource_server in entries.keys() {
+        if let Some(data) = destination.get_token_data(resource_server)? {
+            found.insert(resource_server.clone(), data);
+        }
+    }
+    Ok(found)
 }
 
 /// `migrate --from --to`
 pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError> {
-    if args.from == args.to {
-        return Err(CliError::usage("--from and --to are the same store"));
+    if args.from.same_store(&args.to) {
+        return Err(CliError::usage(format!(
+            "--from {} and --to {} are the same store",
+            args.from, args.to
+        )));
     }
     let namespaces = if ctx.global.namespaces.is_empty() {
-        all_namespaces(&args.from)?
+        all_namespaces(&args.from, "migrate")?
     } else {
         ctx.global.namespaces.clone()
     };
@@ -449,19 +530,32 @@ pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError>
                 args.to
             )));
         }
-        let source: Arc<dyn TokenStorage> = Arc::from(args.from.open(namespace, Access::Existing)?);
+        let source: Arc<dyn TokenStorage> =
+            Arc::from(open(&args.from, namespace, OpenMode::Existing)?);
         let entries = source
             .as_enumerable()
-            .ok_or_else(|| CliError::failure(format!("{} cannot list its contents", args.from)))?
+            .ok_or_else(|| {
+                CliError::failure(format!(
+                    "{} cannot list its contents, so it cannot be migrated from",
+                    args.from
+                ))
+            })?
             .get_by_resource_server()?;
-        let destination: Arc<dyn TokenStorage> =
-            Arc::from(args.to.open(namespace, Access::Create)?);
-        for (resource_server, data) in &entries {
-            if let Some(existing) = destination.get_token_data(resource_server)?
-                && existing.expires_at_seconds > data.expires_at_seconds
-                && !existing.same_tokens(data)
-            {
-                conflicts.push(format!("{namespace}/{resource_server}"));
+        let destination: Option<Arc<dyn TokenStorage>> =
+            match open(&args.to, namespace, OpenMode::Existing) {
+                Ok(store) => Some(Arc::from(store)),
+                Err(err) if err.is_not_found() => None,
+                Err(err) => return Err(err.into()),
+            };
+        if let Some(destination) = &destination {
+            let existing = destination_entries(destination.as_ref(), &entries)?;
+            for (resource_server, data) in &entries {
+                if let Some(existing) = existing.get(resource_server)
+                    && existing.expires_at_seconds > data.expires_at_seconds
+                    && !existing.same_tokens(data)
+                {
+                    conflicts.push(format!("{namespace}/{resource_server}"));
+                }
             }
         }
         plan.push(NamespaceCopy {
@@ -488,6 +582,10 @@ pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError>
         destination,
     } in plan
     {
+        let destination = match destination {
+            Some(destination) => destination,
+            None => Arc::from(open(&args.to, &namespace, OpenMode::Create)?),
+        };
         destination.store_token_data(&entries)?;
         copied.extend(
             entries
@@ -529,7 +627,83 @@ pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError>
     ));
     if ctx.out.format == crate::cli::Format::Json {
         ctx.out
-            .data(String::new, || json!({"copied": copied, "config": configs}));
+            .data(String::new, || json!({"copied": copied, "config": configs}))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use globus_tokens::{EnumerableTokenStorage, MemoryTokenStorage, SwapOutcome};
+
+    use super::*;
+
+    /// A listing store that counts its reads.
+    struct Counting {
+        inner: MemoryTokenStorage,
+        gets: AtomicUsize,
+        lists: AtomicUsize,
+    }
+
+    impl TokenStorage for Counting {
+        fn namespace(&self) -> &str {
+            self.inner.namespace()
+        }
+        fn store_token_data(
+            &self,
+            data: &BTreeMap<String, TokenData>,
+        ) -> globus_tokens::Result<()> {
+            self.inner.store_token_data(data)
+        }
+        fn get_token_data(&self, rs: &str) -> globus_tokens::Result<Option<TokenData>> {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            self.inner.get_token_data(rs)
+        }
+        fn remove_token_data(&self, rs: &str) -> globus_tokens::Result<bool> {
+            self.inner.remove_token_data(rs)
+        }
+        fn compare_and_swap(
+            &self,
+            expected: Option<&TokenData>,
+            new: &TokenData,
+        ) -> globus_tokens::Result<SwapOutcome> {
+            self.inner.compare_and_swap(expected, new)
+        }
+        fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {
+            Some(self)
+        }
+    }
+
+    impl EnumerableTokenStorage for Counting {
+        fn get_by_resource_server(&self) -> globus_tokens::Result<BTreeMap<String, TokenData>> {
+            self.lists.fetch_add(1, Ordering::SeqCst);
+            self.inner.get_by_resource_server()
+        }
+        fn namespaces(&self) -> globus_tokens::Result<Vec<String>> {
+            self.inner.namespaces()
+        }
+    }
+
+    /// Issue 10 item 14: the destination of a migration is read once, not once per entry.
+    #[test]
+    fn a_listing_destination_is_read_once_for_any_number_of_entries() {
+        let entries: BTreeMap<String, TokenData> = (0..2_000)
+            .map(|i| {
+                let rs = format!("rs{i}.example.org");
+                (rs.clone(), TokenData::new(rs, "s", "AT", 2_000_000_000))
+            })
+            .collect();
+        let destination = Counting {
+            inner: MemoryTokenStorage::new(),
+            gets: AtomicUsize::new(0),
+            lists: AtomicUsize::new(0),
+        };
+        destination.store_token_data(&entries).unwrap();
+        let found = destination_entries(&destination, &entries).unwrap();
+        assert_eq!(found.len(), 2_000);
+        assert_eq!(destination.lists.load(Ordering::SeqCst), 1);
+        assert_eq!(destination.gets.load(Ordering::SeqCst), 0);
+    }
 }

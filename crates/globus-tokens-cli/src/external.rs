@@ -1,20 +1,20 @@
-//! `login`, `create-table`, and the stores that come from the login and DynamoDB crates.
+//! `login` and `create-table`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use globus_tokens::TokenStorage;
-use globus_tokens::dynamodb::{
-    Billing, CreateTableOptions, DynamoDbStorage, DynamoDbStorageBuilder, ItemLayout,
-};
-use globus_tokens::login::{
-    LoginError, LoginOptions, MultiClientTokenStorage, NativeClient, TokenStorageAdapter,
-};
+use globus_tokens::authorizers::AuthClient;
+use globus_tokens::dynamodb::{Billing, CreateTableOptions, ErrorKind, error_kind};
+use globus_tokens::login::{LoginError, LoginOptions, NativeClient, TokenStorageAdapter};
+use globus_tokens::{OpenMode, TokenData, TokenStorage};
 
 use crate::cli::LoginArgs;
-use crate::commands::Context;
+use crate::commands::{Context, now};
 use crate::error::CliError;
-use crate::output::human_duration;
-use crate::store::{Access, StoreSpec};
+use crate::output::expiry_text;
+use crate::store::{
+    KnownResourceServers, check_creatable, check_writable, resource_server_of_scope,
+};
 
 /// Scopes asked for when `login` is given none.
 const DEFAULT_SCOPES: &[&str] = &[
@@ -23,46 +23,6 @@ const DEFAULT_SCOPES: &[&str] = &[
     "email",
     "urn:globus:auth:scope:transfer.api.globus.org:all",
 ];
-
-/// Open an `frl:` or `dynamodb:` store.
-pub(crate) fn open(spec: &StoreSpec, namespace: &str) -> Result<Box<dyn TokenStorage>, CliError> {
-    match spec {
-        StoreSpec::Frl { path, client_id } => Ok(Box::new(MultiClientTokenStorage::new(
-            path,
-            client_id.as_str(),
-        ))),
-        StoreSpec::DynamoDb { .. } => Ok(Box::new(dynamodb(spec, namespace)?.open()?)),
-        other => Err(CliError::failure(format!(
-            "{other} is not an frl: or dynamodb: store"
-        ))),
-    }
-}
-
-/// The DynamoDB store a `dynamodb:TABLE?...` spec names, not yet connected.
-fn dynamodb(spec: &StoreSpec, namespace: &str) -> Result<DynamoDbStorageBuilder, CliError> {
-    let StoreSpec::DynamoDb {
-        table,
-        region,
-        endpoint,
-        layout,
-    } = spec
-    else {
-        return Err(CliError::usage(format!("{spec} is not a dynamodb: store")));
-    };
-    let mut builder = DynamoDbStorage::builder(table.as_str())
-        .namespace(namespace)
-        .layout(match layout.as_deref() {
-            Some("composite") => ItemLayout::Composite,
-            _ => ItemLayout::Seed,
-        });
-    if let Some(region) = region {
-        builder = builder.region(region.as_str());
-    }
-    if let Some(endpoint) = endpoint {
-        builder = builder.endpoint_url(endpoint.as_str());
-    }
-    Ok(builder)
-}
 
 /// `login`
 pub(crate) fn login(ctx: &Context, args: &LoginArgs) -> Result<(), CliError> {
@@ -76,56 +36,118 @@ pub(crate) fn login(ctx: &Context, args: &LoginArgs) -> Result<(), CliError> {
             .collect()
     };
     let client = ctx.auth_client("login")?;
-    let store = ctx.open(Access::Create)?;
-    let tokens = if client.is_confidential() {
-        // A confidential app logs in as itself.
+    // Everything that could stop the tokens from being kept is checked before any request.
+    let existing = check_store(ctx, &scopes)?;
+    let (tokens, already) = if client.is_confidential() {
+        // A confidential app logs in as itself, into its own namespace (see `Context::namespace`).
         let response = client.oauth2_client_credentials_tokens(&scopes.join(" "))?;
+        let store = match existing {
+            Some(store) => store,
+            None => ctx.open(OpenMode::Create)?,
+        };
         store.store(&response)?;
-        response.by_resource_server()
+        (response.by_resource_server(), false)
     } else {
-        native_login(ctx, args, &scopes, client, store)?
+        native_login(ctx, args, &scopes, client, existing)?
     };
-    let now = globus_tokens::Clock::now_seconds(&globus_tokens::SystemClock);
+    let now = now();
     for data in tokens.values() {
-        ctx.out.status(&format!(
-            "logged in to {} (expires in {})",
-            data.resource_server,
-            human_duration(data.expires_at_seconds - now)
-        ));
+        let expires = expiry_text(data.expires_at_seconds, now);
+        ctx.out.status(&if already {
+            format!(
+                "already logged in to {} (expires in {expires}); use --force to log in again",
+                data.resource_server
+            )
+        } else {
+            format!(
+                "logged in to {} (expires in {expires})",
+                data.resource_server
+            )
+        });
     }
     if ctx.out.format == crate::cli::Format::Json {
-        ctx.out.data(
-            String::new,
-            || serde_json::json!({"logged_in": tokens.keys().collect::<Vec<_>>()}),
-        );
+        ctx.out.data(String::new, || {
+            serde_json::json!({
+                "logged_in": tokens.keys().collect::<Vec<_>>(),
+                "already_logged_in": already,
+            })
+        })?;
     }
     Ok(())
 }
 
+/// Open the store and prove it can be read and written, before a login sends anything:
+/// `None` when the store does not exist yet and can be created (it is created only once there
+/// are tokens to keep, so a cancelled login leaves nothing behind).
+fn check_store(
+    ctx: &Context,
+    scopes: &[String],
+) -> Result<Option<Arc<dyn TokenStorage>>, CliError> {
+    let spec = &ctx.global.store;
+    let namespace = ctx.namespace()?;
+    let store = match crate::commands::open(spec, &namespace, OpenMode::Existing) {
+        Ok(store) => Arc::from(store),
+        Err(err) if err.is_not_found() => {
+            if let Some(file) = spec.file() {
+                check_creatable(file, &spec.to_string())?;
+            }
+            return Ok(None);
+        }
+        Err(err) => return Err(ctx.open_error(err)),
+    };
+    // A store that cannot list is seen as the resource servers the scopes belong to.
+    let store = KnownResourceServers::wrap(
+        store,
+        scopes.iter().filter_map(|s| resource_server_of_scope(s)),
+    );
+    if let Some(listing) = store.as_enumerable() {
+        listing.get_by_resource_server()?;
+    }
+    if let Some(file) = spec.file() {
+        check_writable(file, &spec.to_string())?;
+    }
+    Ok(Some(store))
+}
+
 /// A native app's browser login (PKCE), through the local redirect server or a pasted code.
+/// Returns the tokens and whether they were already there (no login was needed).
 fn native_login(
     ctx: &Context,
     args: &LoginArgs,
     scopes: &[String],
-    client: Arc<globus_tokens::authorizers::AuthClient>,
-    store: Arc<dyn TokenStorage>,
-) -> Result<std::collections::BTreeMap<String, globus_tokens::TokenData>, CliError> {
-    let native = NativeClient::builder(client.client_id())
+    client: Arc<AuthClient>,
+    existing: Option<Arc<dyn TokenStorage>>,
+) -> Result<(BTreeMap<String, TokenData>, bool), CliError> {
+    let mut builder = NativeClient::builder(client.client_id())
         .app_name("globus-tokens")
         .default_scopes(scopes.iter().cloned())
-        .token_storage(TokenStorageAdapter::new(store))
-        .auth_client(client)
-        .build()
-        .map_err(login_error)?;
+        .auth_client(client);
+    builder = match &existing {
+        Some(store) => builder.token_storage(TokenStorageAdapter::new(Arc::clone(store))),
+        None => builder.no_token_storage(),
+    };
+    let native = builder.build().map_err(login_error)?;
+    if !args.force && existing.is_some() {
+        match native.load_tokens(scopes) {
+            Ok(tokens) => return Ok((tokens, true)),
+            Err(err) if err.is_load_error() => {}
+            Err(err) => return Err(login_error(err)),
+        }
+    }
     let options = LoginOptions::new()
         .requested_scopes(scopes.iter().cloned())
         .refresh_tokens(!args.no_refresh_tokens)
-        .force(args.force)
+        .force(true)
         .no_local_server(args.no_local_server)
         .no_browser(args.no_browser);
     ctx.out
         .detail(&format!("requesting scopes: {}", scopes.join(" ")));
-    native.login(&options).map_err(login_error)
+    let tokens = native.login(&options).map_err(login_error)?;
+    if existing.is_none() {
+        let store = ctx.open(OpenMode::Create)?;
+        store.store_token_data(&tokens)?;
+    }
+    Ok((tokens, false))
 }
 
 fn login_error(err: LoginError) -> CliError {
@@ -140,12 +162,11 @@ fn login_error(err: LoginError) -> CliError {
 /// `create-table`
 pub(crate) fn create_table(ctx: &Context, provisioned: Option<i64>) -> Result<(), CliError> {
     let spec = &ctx.global.store;
-    if !matches!(spec, StoreSpec::DynamoDb { .. }) {
+    let Some(builder) = spec.dynamodb_builder(&ctx.namespace()?) else {
         return Err(CliError::usage(format!(
             "create-table needs a dynamodb: store, not {spec}"
         )));
-    }
-    let storage = dynamodb(spec, ctx.namespace()?)?.build()?;
+    };
     let billing = match provisioned {
         Some(units) if units > 0 => Billing::Provisioned {
             read: units,
@@ -158,15 +179,24 @@ pub(crate) fn create_table(ctx: &Context, provisioned: Option<i64>) -> Result<()
         }
         None => Billing::OnDemand,
     };
+    let storage = builder.build().map_err(|err| spec.open_error(err))?;
     ctx.out
         .status(&format!("creating {spec} and waiting until it is active"));
-    storage.create_table(CreateTableOptions::default().billing(billing))?;
+    match storage.create_table(CreateTableOptions::default().billing(billing)) {
+        Ok(()) => {}
+        Err(err) if error_kind(&err) == Some(ErrorKind::TableAlreadyExists) => {
+            return Err(CliError::failure(format!(
+                "{spec}: the table already exists"
+            )));
+        }
+        Err(err) => return Err(spec.open_error(err).into()),
+    }
     ctx.out.status(&format!("created {spec}"));
     if ctx.out.format == crate::cli::Format::Json {
         ctx.out.data(
             String::new,
             || serde_json::json!({"created": spec.to_string()}),
-        );
+        )?;
     }
     Ok(())
 }

@@ -14,7 +14,6 @@ mod store;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
@@ -31,10 +30,17 @@ fn main() -> ExitCode {
             one_line(&info.to_string())
         );
     }));
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let (cli, secret_in_arguments) = match parse() {
+        Ok(parsed) => parsed,
         Err(err) => return clap_exit(&err),
     };
+    init_tracing(cli.global.verbose);
+    if secret_in_arguments {
+        tracing::warn!(
+            "--client-secret on the command line is visible to other users of this machine \
+             (process list, shell history); prefer GLOBUS_CLIENT_SECRET"
+        );
+    }
     let out = Output {
         format: cli.global.format,
         quiet: cli.global.quiet,
@@ -63,7 +69,7 @@ fn main() -> ExitCode {
 fn run(context: &Context, command: &Command) -> Result<(), CliError> {
     match command {
         Command::Login(args) => external::login(context, args),
-        Command::List => commands::list(context),
+        Command::List { resource_servers } => commands::list(context, resource_servers),
         Command::Show {
             resource_server,
             show_secrets,
@@ -74,6 +80,21 @@ fn run(context: &Context, command: &Command) -> Result<(), CliError> {
         Command::Migrate(args) => commands::migrate(context, args),
         Command::CreateTable { provisioned } => external::create_table(context, *provisioned),
     }
+}
+
+/// The command line, and whether the client secret came from the arguments (rather than the
+/// environment).
+fn parse() -> Result<(Cli, bool), clap::Error> {
+    use clap::parser::ValueSource;
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches()?;
+    let from_arguments =
+        |m: &clap::ArgMatches| m.value_source("client_secret") == Some(ValueSource::CommandLine);
+    let secret_in_arguments = from_arguments(&matches)
+        || matches
+            .subcommand()
+            .is_some_and(|(_, sub)| from_arguments(sub));
+    Ok((Cli::from_arg_matches(&matches)?, secret_in_arguments))
 }
 
 /// Help and version go to standard output with status 0; usage errors are one line, status 2.
@@ -92,15 +113,61 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
             )
         }
         _ => {
-            let rendered = err.render().to_string();
-            let first = rendered.lines().next().unwrap_or("invalid command line");
-            let message = first.strip_prefix("error: ").unwrap_or(first);
             let _ = writeln!(
                 std::io::stderr(),
                 "globus-tokens: error: {} (see --help)",
-                one_line(message)
+                clap_message(&err.render().to_string())
             );
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+/// clap's message without its usage and help lines, as one line: a missing argument's name is
+/// on the line after "were not provided:", so the message is everything before "Usage:".
+fn clap_message(rendered: &str) -> String {
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .collect();
+    let message = one_line(&message.join(" "));
+    let message = message
+        .strip_prefix("error: ")
+        .unwrap_or(&message)
+        .to_owned();
+    if message.is_empty() {
+        "invalid command line".to_owned()
+    } else {
+        message
+    }
+}
+
+/// Library events on standard error: warnings always (such as TLS verification turned off),
+/// `-v` adds info events (retries, renewals), `-vv` debug events.
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .without_time()
+        .with_target(verbose > 1)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn clap_messages_keep_the_missing_argument_name() {
+        let err = Cli::try_parse_from(["globus-tokens", "token"]).unwrap_err();
+        let message = clap_message(&err.render().to_string());
+        assert!(message.contains("<RESOURCE_SERVER>"), "{message}");
+        assert!(!message.contains("Usage"), "{message}");
     }
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::cli::Format;
+use crate::error::CliError;
 
 /// Prints for one invocation, honouring `--format`, `--quiet` and `--verbose`.
 #[derive(Debug, Clone, Copy)]
@@ -29,32 +30,61 @@ impl Output {
         }
     }
 
-    /// Data on standard output: `text` for people, `json` for scripts.
-    pub(crate) fn data(&self, text: impl FnOnce() -> String, json: impl FnOnce() -> Value) {
+    /// Data on standard output: `text` for people, `json` for scripts. A failed write (a full
+    /// disk, a closed pipe) is an error: the caller must not report success.
+    pub(crate) fn data(
+        &self,
+        text: impl FnOnce() -> String,
+        json: impl FnOnce() -> Value,
+    ) -> Result<(), CliError> {
         let mut out = std::io::stdout().lock();
-        let _ = match self.format {
+        match self.format {
             Format::Text => writeln!(out, "{}", text()),
             Format::Json => writeln!(out, "{}", json()),
-        };
+        }
+        .and_then(|()| out.flush())
+        .map_err(|err| CliError::failure(format!("cannot write to standard output: {err}")))
     }
+}
+
+/// The latest `expires_at_seconds` taken at face value: the end of year 9999. Stores written
+/// by hand or by a broken tool can hold anything; beyond this range a value is shown as
+/// invalid rather than as a duration.
+const MAX_PLAUSIBLE_EXPIRES_AT: i64 = 253_402_300_799;
+
+/// How long until `expires_at` (or how long since), for people; absurd values are marked.
+pub(crate) fn expiry_text(expires_at: i64, now: i64) -> String {
+    if !expiry_is_plausible(expires_at) {
+        return format!("invalid expiry ({expires_at})");
+    }
+    human_duration(expires_at.saturating_sub(now))
+}
+
+/// Whether `expires_at` is a time between 1970 and the end of year 9999.
+pub(crate) fn expiry_is_plausible(expires_at: i64) -> bool {
+    (0..=MAX_PLAUSIBLE_EXPIRES_AT).contains(&expires_at)
 }
 
 /// Seconds as a short human duration: `47h 59m`, `12m 5s`, `expired 3m ago`.
 pub(crate) fn human_duration(seconds: i64) -> String {
-    if seconds < 0 {
-        return format!("expired {} ago", human_duration(-seconds));
-    }
+    // unsigned_abs: the magnitude of i64::MIN fits, so nothing overflows or recurses.
+    let magnitude = seconds.unsigned_abs();
     let (days, hours, minutes, secs) = (
-        seconds / 86_400,
-        seconds / 3_600 % 24,
-        seconds / 60 % 60,
-        seconds % 60,
+        magnitude / 86_400,
+        magnitude / 3_600 % 24,
+        magnitude / 60 % 60,
+        magnitude % 60,
     );
-    match (days, hours, minutes) {
+    let text = match (days, hours, minutes) {
         (0, 0, 0) => format!("{secs}s"),
         (0, 0, _) => format!("{minutes}m {secs}s"),
         (0, _, _) => format!("{hours}h {minutes}m"),
         _ => format!("{days}d {hours}h"),
+    };
+    if seconds < 0 {
+        format!("expired {text} ago")
+    } else {
+        text
     }
 }
 
@@ -91,6 +121,22 @@ mod tests {
         assert_eq!(human_duration(3_600 * 5 + 120), "5h 2m");
         assert_eq!(human_duration(3 * 86_400 + 3_600), "3d 1h");
         assert_eq!(human_duration(-180), "expired 3m 0s ago");
+        assert_eq!(human_duration(i64::MIN), "expired 106751991167300d 15h ago");
+        assert_eq!(human_duration(i64::MAX), "106751991167300d 15h");
+    }
+
+    proptest::proptest! {
+        /// Any stored expiry and any clock: formatting neither panics nor wraps.
+        #[test]
+        fn expiry_formatting_never_panics_or_wraps(expires_at: i64, now: i64) {
+            let text = expiry_text(expires_at, now);
+            if expiry_is_plausible(expires_at) {
+                let exact = i128::from(expires_at) - i128::from(now);
+                proptest::prop_assert_eq!(text.starts_with("expired"), exact < 0);
+            } else {
+                proptest::prop_assert!(text.starts_with("invalid expiry"));
+            }
+        }
     }
 
     #[test]

@@ -1,189 +1,189 @@
-//! `--store` specifications: which backend, where, and opening it.
+//! Stores as the command uses them: opening errors phrased for the command line, a store that
+//! cannot list seen through the resource servers a command knows, and checks made before a
+//! login so that no code is exchanged for tokens that could not be kept.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 
-use globus_tokens::{JsonTokenStorage, SimpleJsonFileAdapter, SqliteAdapter, TokenStorage};
+use globus_tokens::{
+    ConfigStorage, EnumerableTokenStorage, OpenError, Result, SwapOutcome, TokenData,
+    TokenResponse, TokenStorage, UpdateFn,
+};
 
-use crate::error::CliError;
+use crate::error::{CliError, one_line};
 
-/// The store used when `--store` is not given.
-pub(crate) const DEFAULT_STORE: &str = "sqlite:~/.globus/tokens.db";
-
-/// A parsed `--store` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum StoreSpec {
-    /// `sqlite:PATH`: globus-sdk's SQLite format.
-    Sqlite(PathBuf),
-    /// `json:PATH`: globus-sdk's JSON format 2.0 (namespaced).
-    Json(PathBuf),
-    /// `json1:PATH`: globus-sdk's JSON format 1.0 (`SimpleJSONFileAdapter`, no namespaces).
-    Json1(PathBuf),
-    /// `frl:PATH#CLIENT_ID`: fair-research-login's INI file, one section per client id.
-    Frl { path: PathBuf, client_id: String },
-    /// `dynamodb:TABLE[?region=..&endpoint=..&layout=seed|composite]`.
-    DynamoDb {
-        table: String,
-        region: Option<String>,
-        endpoint: Option<String>,
-        layout: Option<String>,
-    },
-}
-
-impl FromStr for StoreSpec {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let Some((scheme, rest)) = text.split_once(':') else {
-            return Err(format!(
-                "store {text:?} has no scheme; use sqlite:PATH, json:PATH, json1:PATH, frl:PATH#CLIENT_ID or dynamodb:TABLE"
-            ));
-        };
-        let path = |rest: &str| -> Result<PathBuf, String> {
-            if rest.is_empty() {
-                return Err(format!("store {text:?} has no path"));
+impl From<OpenError> for CliError {
+    fn from(err: OpenError) -> Self {
+        let message = one_line(&err.to_string());
+        match err {
+            OpenError::NotFound { .. } | OpenError::Empty { .. } => {
+                CliError::login_required(format!("{message}; run `globus-tokens login`"))
             }
-            Ok(expand_home(rest))
-        };
-        match scheme {
-            "sqlite" => Ok(StoreSpec::Sqlite(path(rest)?)),
-            "json" => Ok(StoreSpec::Json(path(rest)?)),
-            "json1" => Ok(StoreSpec::Json1(path(rest)?)),
-            "frl" => {
-                let (file, client_id) = rest
-                    .rsplit_once('#')
-                    .filter(|(_, id)| !id.is_empty())
-                    .ok_or_else(|| format!("store {text:?}: frl stores are frl:PATH#CLIENT_ID"))?;
-                Ok(StoreSpec::Frl {
-                    path: path(file)?,
-                    client_id: client_id.to_owned(),
-                })
+            OpenError::NoNamespaces { .. } | OpenError::SchemeDisabled { .. } => {
+                CliError::usage(message)
             }
-            "dynamodb" => parse_dynamodb(text, rest),
-            other => Err(format!(
-                "unknown store scheme {other:?} in {text:?}; use sqlite, json, json1, frl or dynamodb"
-            )),
+            _ => CliError::failure(message),
         }
     }
 }
 
-fn parse_dynamodb(text: &str, rest: &str) -> Result<StoreSpec, String> {
-    let (table, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if table.is_empty() {
-        return Err(format!("store {text:?} has no table name"));
+/// The resource server a scope belongs to, when the scope's text says so: `openid`, `profile`,
+/// `email` and `urn:globus:auth:scope:RS:NAME` name it; `https://auth.globus.org/scopes/RS/NAME`
+/// names the resource server's client id. Dependent scopes (`[...]`) are ignored.
+pub(crate) fn resource_server_of_scope(scope: &str) -> Option<String> {
+    let scope = scope.split('[').next().unwrap_or(scope);
+    match scope {
+        "openid" | "profile" | "email" => return Some("auth.globus.org".to_owned()),
+        _ => {}
     }
-    let (mut region, mut endpoint, mut layout) = (None, None, None);
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let slot = match key.as_ref() {
-            "region" => &mut region,
-            "endpoint" => &mut endpoint,
-            "layout" => &mut layout,
-            other => {
-                return Err(format!(
-                    "store {text:?}: unknown option {other:?} (region, endpoint, layout)"
-                ));
-            }
-        };
-        *slot = Some(value.into_owned());
+    if let Some(rest) = scope.strip_prefix("urn:globus:auth:scope:") {
+        return rest
+            .split(':')
+            .next()
+            .filter(|rs| !rs.is_empty())
+            .map(str::to_owned);
     }
-    if let Some(layout) = &layout
-        && layout != "seed"
-        && layout != "composite"
-    {
-        return Err(format!(
-            "store {text:?}: layout must be seed or composite, not {layout:?}"
-        ));
+    if let Some(rest) = scope.strip_prefix("https://auth.globus.org/scopes/") {
+        return rest
+            .split('/')
+            .next()
+            .filter(|rs| !rs.is_empty())
+            .map(str::to_owned);
     }
-    Ok(StoreSpec::DynamoDb {
-        table: table.to_owned(),
-        region,
-        endpoint,
-        layout,
-    })
+    None
 }
 
-/// `~` and `~/...` mean the home directory, as in a shell.
-fn expand_home(path: &str) -> PathBuf {
-    let home = || std::env::var_os("HOME").map(PathBuf::from);
-    match path.strip_prefix('~') {
-        Some("") => home().unwrap_or_else(|| PathBuf::from(path)),
-        Some(rest) if rest.starts_with('/') => match home() {
-            Some(home) => home.join(&rest[1..]),
-            None => PathBuf::from(path),
-        },
-        _ => PathBuf::from(path),
-    }
+/// A store that cannot list its contents (DynamoDB's seed layout), listed as the resource
+/// servers a command knows about: those a login asks for, or those the user names.
+pub(crate) struct KnownResourceServers {
+    inner: Arc<dyn TokenStorage>,
+    resource_servers: Vec<String>,
 }
 
-impl fmt::Display for StoreSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreSpec::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            StoreSpec::Json(path) => write!(f, "json:{}", path.display()),
-            StoreSpec::Json1(path) => write!(f, "json1:{}", path.display()),
-            StoreSpec::Frl { path, client_id } => write!(f, "frl:{}#{client_id}", path.display()),
-            StoreSpec::DynamoDb { table, .. } => write!(f, "dynamodb:{table}"),
+impl KnownResourceServers {
+    /// `inner` itself if it lists; otherwise `inner` listed as `resource_servers`.
+    pub(crate) fn wrap(
+        inner: Arc<dyn TokenStorage>,
+        resource_servers: impl IntoIterator<Item = String>,
+    ) -> Arc<dyn TokenStorage> {
+        if inner.as_enumerable().is_some() {
+            return inner;
         }
-    }
-}
-
-/// Whether opening may create the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    /// Read or update existing tokens: a missing store means there are none.
-    Existing,
-    /// Write new tokens (login, migrate destination): create the store if needed.
-    Create,
-}
-
-impl StoreSpec {
-    /// The file this store lives in, for file-based stores.
-    pub(crate) fn file(&self) -> Option<&Path> {
-        match self {
-            StoreSpec::Sqlite(path) | StoreSpec::Json(path) | StoreSpec::Json1(path) => Some(path),
-            StoreSpec::Frl { path, .. } => Some(path),
-            StoreSpec::DynamoDb { .. } => None,
-        }
-    }
-
-    /// Whether the format keeps namespaces apart.
-    pub(crate) fn has_namespaces(&self) -> bool {
-        !matches!(self, StoreSpec::Json1(_) | StoreSpec::Frl { .. })
-    }
-
-    /// Open the store, bound to `namespace`.
-    pub(crate) fn open(
-        &self,
-        namespace: &str,
-        access: Access,
-    ) -> Result<Box<dyn TokenStorage>, CliError> {
-        if access == Access::Existing
-            && let Some(file) = self.file()
-            && !file.exists()
-        {
-            return Err(CliError::login_required(format!(
-                "no tokens: {self} does not exist; run `globus-tokens login`"
-            )));
-        }
-        if !self.has_namespaces() && namespace != globus_tokens::DEFAULT_NAMESPACE {
-            return Err(CliError::usage(format!(
-                "{self} has no namespaces; --namespace must be DEFAULT"
-            )));
-        }
-        Ok(match self {
-            StoreSpec::Sqlite(path) => {
-                Box::new(SqliteAdapter::builder(path).namespace(namespace).open()?)
-            }
-            StoreSpec::Json(path) => {
-                Box::new(JsonTokenStorage::new(path).with_namespace(namespace))
-            }
-            StoreSpec::Json1(path) => Box::new(SimpleJsonFileAdapter::new(path)),
-            StoreSpec::Frl { .. } | StoreSpec::DynamoDb { .. } => {
-                return crate::external::open(self, namespace);
-            }
+        let mut resource_servers: Vec<String> = resource_servers.into_iter().collect();
+        resource_servers.sort();
+        resource_servers.dedup();
+        Arc::new(KnownResourceServers {
+            inner,
+            resource_servers,
         })
     }
+}
+
+impl TokenStorage for KnownResourceServers {
+    fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+    fn store_token_data(&self, token_data: &BTreeMap<String, TokenData>) -> Result<()> {
+        self.inner.store_token_data(token_data)
+    }
+    fn store(&self, response: &TokenResponse) -> Result<()> {
+        self.inner.store(response)
+    }
+    fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
+        self.inner.get_token_data(resource_server)
+    }
+    fn remove_token_data(&self, resource_server: &str) -> Result<bool> {
+        self.inner.remove_token_data(resource_server)
+    }
+    fn on_refresh(&self, response: &TokenResponse) -> Result<()> {
+        self.inner.on_refresh(response)
+    }
+    fn compare_and_swap(
+        &self,
+        expected: Option<&TokenData>,
+        new: &TokenData,
+    ) -> Result<SwapOutcome> {
+        self.inner.compare_and_swap(expected, new)
+    }
+    fn update_token_data(
+        &self,
+        resource_server: &str,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<Option<TokenData>> {
+        self.inner.update_token_data(resource_server, update)
+    }
+    fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {
+        Some(self)
+    }
+    fn as_config_storage(&self) -> Option<&dyn ConfigStorage> {
+        self.inner.as_config_storage()
+    }
+}
+
+impl EnumerableTokenStorage for KnownResourceServers {
+    fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
+        let mut found = BTreeMap::new();
+        for rs in &self.resource_servers {
+            if let Some(data) = self.inner.get_token_data(rs)? {
+                found.insert(rs.clone(), data);
+            }
+        }
+        Ok(found)
+    }
+
+    fn namespaces(&self) -> Result<Vec<String>> {
+        Ok(vec![self.inner.namespace().to_owned()])
+    }
+}
+
+/// Whether a new file could be created at `path`: its nearest existing ancestor directory
+/// accepts a new file (tried with a probe file that is removed at once), so that a login does
+/// not exchange a code for tokens it cannot write. Creates nothing that stays.
+pub(crate) fn check_creatable(path: &Path, spec: &str) -> std::result::Result<(), CliError> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut dir = absolute.parent();
+    while let Some(candidate) = dir {
+        if candidate.exists() {
+            break;
+        }
+        dir = candidate.parent();
+    }
+    let Some(dir) = dir else {
+        return Err(CliError::failure(format!(
+            "cannot create {spec}: no existing directory above it"
+        )));
+    };
+    if !dir.is_dir() {
+        return Err(CliError::failure(format!(
+            "cannot create {spec}: {} is not a directory",
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".globus-tokens-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(err) => Err(CliError::failure(format!(
+            "cannot create {spec}: {} is not writable ({err})",
+            dir.display()
+        ))),
+    }
+}
+
+/// Whether the existing file at `path` can be written (opened for writing without changing it).
+pub(crate) fn check_writable(path: &Path, spec: &str) -> std::result::Result<(), CliError> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map(drop)
+        .map_err(|err| CliError::failure(format!("cannot write {spec}: {err}")))
 }
 
 #[cfg(test)]
@@ -191,55 +191,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_every_scheme() {
-        assert_eq!(
-            "sqlite:/t/x.db".parse(),
-            Ok(StoreSpec::Sqlite("/t/x.db".into()))
-        );
-        assert_eq!(
-            "json:rel.json".parse(),
-            Ok(StoreSpec::Json("rel.json".into()))
-        );
-        assert_eq!(
-            "json1:/a:b.json".parse(),
-            Ok(StoreSpec::Json1("/a:b.json".into()))
-        );
-        assert_eq!(
-            "frl:/h/.globus-native-apps.cfg#abc".parse(),
-            Ok(StoreSpec::Frl {
-                path: "/h/.globus-native-apps.cfg".into(),
-                client_id: "abc".into()
-            })
-        );
-        assert_eq!(
-            "dynamodb:tokens?region=us-east-1&endpoint=http%3A%2F%2F127.0.0.1%3A9&layout=composite"
-                .parse(),
-            Ok(StoreSpec::DynamoDb {
-                table: "tokens".into(),
-                region: Some("us-east-1".into()),
-                endpoint: Some("http://127.0.0.1:9".into()),
-                layout: Some("composite".into())
-            })
-        );
-    }
-
-    #[test]
-    fn rejects_bad_specs_with_reasons() {
-        for bad in [
-            "tokens.db",
-            "mysql:x",
-            "sqlite:",
-            "frl:/x",
-            "frl:/x#",
-            "dynamodb:",
-            "dynamodb:t?foo=1",
-            "dynamodb:t?layout=wide",
+    fn scopes_name_their_resource_servers() {
+        for (scope, rs) in [
+            ("openid", Some("auth.globus.org")),
+            ("email", Some("auth.globus.org")),
+            (
+                "urn:globus:auth:scope:transfer.api.globus.org:all",
+                Some("transfer.api.globus.org"),
+            ),
+            (
+                "urn:globus:auth:scope:transfer.api.globus.org:all[*https://auth.globus.org/scopes/x/data_access]",
+                Some("transfer.api.globus.org"),
+            ),
+            (
+                "https://auth.globus.org/scopes/5f1d2c3e/https",
+                Some("5f1d2c3e"),
+            ),
+            ("weird", None),
+            ("urn:globus:auth:scope:", None),
         ] {
-            let err = bad.parse::<StoreSpec>().unwrap_err();
-            assert!(
-                err.contains(bad.split('?').next().unwrap_or(bad)) || err.contains("layout"),
-                "{bad}: {err}"
-            );
+            assert_eq!(resource_server_of_scope(scope).as_deref(), rs, "{scope}");
         }
     }
 }

@@ -510,18 +510,19 @@ fn client_credentials_login_and_renewal() {
     let run = env.run(&login);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains(SECRET));
-    let stored = SqliteAdapter::open(&path)
-        .unwrap()
-        .get_token_data(TRANSFER)
-        .unwrap()
-        .unwrap();
+    let client_store = || {
+        SqliteAdapter::builder(&path)
+            .namespace(format!("clientprofile/{CONFIDENTIAL}"))
+            .open()
+            .unwrap()
+    };
+    let stored = client_store().get_token_data(TRANSFER).unwrap().unwrap();
     assert!(stored.refresh_token.is_none());
     assert_eq!(env.auth.token_requests(), 1);
     // Make it stale: `token` renews with client credentials (no refresh token needed).
     let mut stale = stored.clone();
     stale.expires_at_seconds = now() - 5;
-    SqliteAdapter::open(&path)
-        .unwrap()
+    client_store()
         .store_token_data(&[(TRANSFER.to_owned(), stale)].into())
         .unwrap();
     let mut token: Vec<&str> = args.to_vec();
@@ -734,34 +735,7 @@ fn start_login(
     args: &[&str],
     stdin: Stdio,
 ) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
-    use std::io::{BufRead, BufReader};
-    let mut child = env
-        .command(args)
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut seen = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if let Some(start) = line.find("http")
-                && line.contains("/v2/oauth2/authorize?")
-            {
-                let _ = url_tx.send(line[start..].trim().to_owned());
-            }
-            seen.push_str(&line);
-            seen.push('\n');
-        }
-        seen
-    });
-    let url = url_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("login printed an authorize URL");
-    (child, url, reader)
+    start_login_with(env.command(args), stdin)
 }
 
 /// Follow the authorize URL like a browser: Globus Auth redirects to the app's redirect URI.
@@ -1009,4 +983,615 @@ fn dynamodb_stores_create_table_migrate_list_and_token() {
         "{}",
         token.stderr
     );
+}
+
+// ----- issue 10 -----
+
+/// Item 5: client credentials go to `clientprofile/CLIENT_ID`, never over the user's tokens.
+#[test]
+fn client_credentials_keep_to_their_own_namespace() {
+    let env = Env::new();
+    let (path, user) = env.seeded_store(now() + 3600);
+    let store = store_arg(&path);
+    let confidential = ["--client-id", CONFIDENTIAL, "--client-secret", SECRET];
+    let login = env.run(
+        &[
+            &confidential[..],
+            &["--store", &store, "login", "--scope", TRANSFER_SCOPE],
+        ]
+        .concat(),
+    );
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let default = SqliteAdapter::open(&path)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert!(
+        default.same_tokens(&user),
+        "the user's tokens were replaced"
+    );
+    // `token` with the secret reads the client's namespace, with --namespace the one named.
+    let client_token =
+        env.run(&[&confidential[..], &["--store", &store, "token", TRANSFER]].concat());
+    assert_eq!(client_token.code, 0, "{}", client_token.stderr);
+    assert_ne!(client_token.stdout.trim(), user.access_token.expose());
+    let user_token = env.run(
+        &[
+            &confidential[..],
+            &[
+                "--store",
+                &store,
+                "--namespace",
+                "DEFAULT",
+                "token",
+                TRANSFER,
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(user_token.stdout.trim(), user.access_token.expose());
+    let listed = env
+        .run(&["--store", &store, "--format", "json", "list"])
+        .json();
+    let namespaces: Vec<&str> = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        namespaces,
+        ["DEFAULT", &format!("clientprofile/{CONFIDENTIAL}")[..]]
+    );
+    // A store without namespaces refuses, naming the way out, before any request.
+    let requests = env.auth.token_requests();
+    let json1 = format!("json1:{}", env.path("plain.json").display());
+    let refused = finish(
+        env.command(&["--client-id", CONFIDENTIAL, "--store", &json1, "login"])
+            .env("GLOBUS_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.one_error_line().contains("--namespace DEFAULT"));
+    assert_eq!(env.auth.token_requests(), requests);
+    assert!(!env.path("plain.json").exists());
+}
+
+/// Item 11: absurd expiry values neither crash nor wrap in `list` and `show`.
+#[test]
+fn absurd_expiry_values_are_shown_as_invalid_without_overflow() {
+    let env = Env::new();
+    let path = env.path("absurd.json");
+    let near_min = i64::MIN + now();
+    let entries = [
+        ("near-min.example.org", near_min),
+        ("min.example.org", i64::MIN),
+        ("max.example.org", i64::MAX),
+    ];
+    let mut by_rs = serde_json::Map::new();
+    for (rs, expires_at) in entries {
+        by_rs.insert(
+            rs.to_owned(),
+            serde_json::json!({"scope": "s", "access_token": "AT", "refresh_token": null,
+                "token_type": "Bearer", "expires_at_seconds": expires_at, "resource_server": rs}),
+        );
+    }
+    let document = serde_json::json!({"by_rs": by_rs, "format_version": "1.0"});
+    std::fs::write(&path, serde_json::to_vec(&document).unwrap()).unwrap();
+    let store = format!("json1:{}", path.display());
+    let text = env.run(&["--store", &store, "list"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(
+        text.stdout.matches("invalid expiry").count(),
+        3,
+        "{}",
+        text.stdout
+    );
+    let json = env.run(&["--store", &store, "--format", "json", "list"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    for entry in json.json()["tokens"].as_array().unwrap() {
+        let expires_at = entry["expires_at_seconds"].as_i64().unwrap();
+        let expires_in = entry["expires_in_seconds"].as_i64().unwrap();
+        assert_eq!(entry["expiry_valid"], false);
+        // Saturated, never wrapped: the sign follows the stored value.
+        assert_eq!(expires_in < 0, expires_at < 0, "{entry}");
+    }
+    for (rs, _) in entries {
+        for format in ["text", "json"] {
+            let show = env.run(&["--store", &store, "--format", format, "show", rs]);
+            assert_eq!(show.code, 0, "{rs}: {}", show.stderr);
+            assert!(show.stderr.is_empty(), "{}", show.stderr);
+        }
+    }
+}
+
+/// Item 13: a failed write to standard output is an error.
+#[test]
+fn failed_writes_to_standard_output_exit_non_zero() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let env = Env::new();
+    let (path, _) = env.seeded_store(now() + 3600);
+    let store = store_arg(&path);
+    for args in [
+        vec!["--store", &store, "token", TRANSFER],
+        vec!["--store", &store, "list"],
+        vec!["--store", &store, "--format", "json", "show", TRANSFER],
+    ] {
+        let run = finish(
+            env.command(&args)
+                .stdout(Stdio::from(full.try_clone().unwrap()))
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.one_error_line().contains("standard output"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// Item 13: a cancelled login leaves no store behind; `login --force` onto a corrupt store
+/// fails before the browser round trip; `list` on an empty SQLite file does not write it.
+#[test]
+fn login_checks_the_store_first_and_a_cancelled_login_creates_nothing() {
+    let env = Env::new();
+    let login = |store: &str, force: bool| {
+        let mut args = vec![
+            "--client-id",
+            CLIENT,
+            "--store",
+            store,
+            "login",
+            "--no-local-server",
+            "--no-browser",
+        ];
+        if force {
+            args.push("--force");
+        }
+        env.run(&args)
+    };
+    for name in ["new.db", "new.json", "sub/dir/new.json"] {
+        let path = env.path(name);
+        let scheme = if name.ends_with(".db") {
+            "sqlite"
+        } else {
+            "json"
+        };
+        let cancelled = login(&format!("{scheme}:{}", path.display()), false);
+        assert_ne!(cancelled.code, 0, "{}", cancelled.stderr);
+        assert!(
+            cancelled.stderr.contains("/v2/oauth2/authorize"),
+            "{}",
+            cancelled.stderr
+        );
+        assert!(!path.exists(), "a cancelled login left {name} behind");
+        assert!(!env.path("sub").exists());
+    }
+    let corrupt_json = env.path("corrupt.json");
+    std::fs::write(&corrupt_json, b"{\"data\": ").unwrap();
+    let corrupt_db = env.path("corrupt.db");
+    std::fs::write(&corrupt_db, b"not a database, not at all, no").unwrap();
+    for (store, path) in [
+        (format!("json:{}", corrupt_json.display()), &corrupt_json),
+        (store_arg(&corrupt_db), &corrupt_db),
+    ] {
+        let before = std::fs::read(path).unwrap();
+        for force in [false, true] {
+            let run = login(&store, force);
+            assert_eq!(run.code, 1, "{store}: {}", run.stderr);
+            assert!(
+                !run.stderr.contains("/v2/oauth2/authorize"),
+                "{store}: the browser round trip ran: {}",
+                run.stderr
+            );
+            run.one_error_line();
+        }
+        assert_eq!(std::fs::read(path).unwrap(), before);
+    }
+    assert_eq!(env.auth.token_requests(), 0);
+
+    let empty = env.path("t.db");
+    std::fs::write(&empty, b"").unwrap();
+    let run = env.run(&["--store", &store_arg(&empty), "list"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.one_error_line().contains("empty"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::metadata(&empty).unwrap().len(),
+        0,
+        "list wrote the file"
+    );
+}
+
+/// Item 14: `migrate` to the same file under another spelling is refused.
+#[test]
+fn migrate_sees_the_same_file_through_other_spellings() {
+    let env = Env::new();
+    let v2 = copy_fixture(&env, "sdk-v2.json");
+    let link = env.path("link.json");
+    std::os::unix::fs::symlink(&v2, &link).unwrap();
+    let before = std::fs::read(&v2).unwrap();
+    for (from, to) in [
+        (
+            "json:sdk-v2.json".to_owned(),
+            "json:./sdk-v2.json".to_owned(),
+        ),
+        (
+            format!("json:{}", v2.display()),
+            format!("json:{}", link.display()),
+        ),
+        (
+            format!("json:{}", v2.display()),
+            "json1:./sdk-v2.json".to_owned(),
+        ),
+    ] {
+        let run = finish(
+            env.command(&["migrate", "--force", "--from", &from, "--to", &to])
+                .current_dir(env.home.path())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 2, "{from} -> {to}: {}", run.stderr);
+        assert!(
+            run.one_error_line().contains("same store"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(std::fs::read(&v2).unwrap(), before);
+}
+
+/// Item 15: messages.
+#[test]
+fn messages_name_missing_arguments_and_verbosity_levels_differ() {
+    let env = Env::new();
+    let run = env.run(&["token"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.one_error_line().contains("<RESOURCE_SERVER>"),
+        "{}",
+        run.stderr
+    );
+    let (path, _) = env.seeded_store(now() + 3600);
+    let store = store_arg(&path);
+    let quiet = env.run(&["--store", &store, "list"]);
+    let info = env.run(&["-v", "--store", &store, "list"]);
+    let debug = env.run(&["-vv", "--store", &store, "list"]);
+    assert_eq!((quiet.code, info.code, debug.code), (0, 0, 0));
+    assert!(
+        !info.stderr.contains("opening the store"),
+        "{}",
+        info.stderr
+    );
+    assert!(
+        debug.stderr.contains("opening the store"),
+        "{}",
+        debug.stderr
+    );
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+}
+
+/// Item 15: warnings (here: a client secret on the command line) are printed without -v.
+#[test]
+fn warnings_are_printed_without_verbose() {
+    let env = Env::new();
+    let path = env.path("service.db");
+    let store = store_arg(&path);
+    let args = [
+        "--client-id",
+        CONFIDENTIAL,
+        "--store",
+        &store,
+        "login",
+        "--scope",
+        TRANSFER_SCOPE,
+    ];
+    let run = env.run(&[&["--client-secret", SECRET][..], &args[..]].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let warnings: Vec<&str> = run.stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("GLOBUS_CLIENT_SECRET"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(SECRET));
+    let run = finish(
+        env.command(&args)
+            .env("GLOBUS_CLIENT_SECRET", SECRET)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+}
+
+/// Item 15: subcommand help is self-contained and its examples are never wrapped mid-command.
+#[test]
+fn subcommand_help_points_to_the_store_grammar_and_keeps_examples_whole() {
+    let env = Env::new();
+    let top = env.run(&["--help"]);
+    for sub in [
+        vec!["--help"],
+        vec!["login", "--help"],
+        vec!["list", "--help"],
+        vec!["show", "--help"],
+        vec!["token", "--help"],
+        vec!["refresh", "--help"],
+        vec!["logout", "--help"],
+        vec!["migrate", "--help"],
+        vec!["create-table", "--help"],
+    ] {
+        let help = if sub.len() == 1 { &top } else { &env.run(&sub) };
+        assert_eq!(help.code, 0);
+        if sub.len() > 1 {
+            assert!(
+                !help.stdout.contains("\"Stores\""),
+                "{sub:?} refers to a section it lacks"
+            );
+            assert!(help.stdout.contains("globus-tokens --help"), "{sub:?}");
+        }
+        let examples = help.stdout.split("Examples:").nth(1).unwrap();
+        let lines: Vec<&str> = examples
+            .lines()
+            .take_while(|l| l.starts_with("  ") || l.is_empty())
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(!lines.is_empty(), "{sub:?}");
+        for (i, line) in lines.iter().enumerate() {
+            assert!(line.len() <= 80, "{sub:?}: example line too long: {line}");
+            let starts_command = ["  globus-tokens ", "  curl ", "  TOKEN=", "  GLOBUS_"]
+                .iter()
+                .any(|p| line.starts_with(p));
+            let continues = i > 0 && lines[i - 1].ends_with('\\') && line.starts_with("      ");
+            assert!(
+                starts_command || continues,
+                "{sub:?}: example wrapped mid-command: {line:?}"
+            );
+        }
+    }
+}
+
+/// Item 7 and 15: DynamoDB on both layouts through login, token, refresh, list, logout; the
+/// store is checked before any request; errors are one short actionable line.
+#[test]
+fn dynamodb_login_token_refresh_logout_on_both_layouts() {
+    use globus_tokens_testkit::dynamodb_server::{
+        ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, endpoint,
+    };
+    let env = Env::new();
+    let aws = |command: &mut Command| {
+        command
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+            .env("AWS_REGION", REGION)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL");
+    };
+    let run = |args: &[&str]| {
+        let mut command = env.command(args);
+        aws(&mut command);
+        finish(command.output().unwrap())
+    };
+    let suffix = format!("{}-{}", std::process::id(), now());
+    let encoded = url::form_urlencoded::byte_serialize(endpoint().as_bytes()).collect::<String>();
+    for layout in ["seed", "composite"] {
+        let store =
+            format!("dynamodb:cli-login-{layout}-{suffix}?endpoint={encoded}&layout={layout}");
+        // No table yet: login fails before the browser round trip, saying what to do.
+        let missing = run(&[
+            "--client-id",
+            CLIENT,
+            "--store",
+            &store,
+            "login",
+            "--no-browser",
+        ]);
+        assert_eq!(missing.code, 1, "{}", missing.stderr);
+        let line = missing.one_error_line();
+        assert!(line.contains("create-table") && line.len() < 300, "{line}");
+        assert!(!missing.stderr.contains("/v2/oauth2/authorize"));
+
+        assert_eq!(run(&["--store", &store, "create-table"]).code, 0);
+        let again = run(&["--quiet", "--store", &store, "create-table"]);
+        assert_eq!(again.code, 1);
+        assert!(
+            again.one_error_line().contains("already exists"),
+            "{}",
+            again.stderr
+        );
+
+        // Native login through the local redirect server.
+        let args = [
+            "--client-id",
+            CLIENT,
+            "--store",
+            &store,
+            "login",
+            "--no-browser",
+            "--scope",
+            "openid",
+            "--scope",
+            TRANSFER_SCOPE,
+        ];
+        let mut command = env.command(&args);
+        aws(&mut command);
+        let (child, url, stderr) = start_login_with(command, Stdio::null());
+        let redirect = authorize(&url);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        assert_eq!(
+            agent
+                .get(redirect.as_str())
+                .call()
+                .unwrap()
+                .status()
+                .as_u16(),
+            200
+        );
+        let done = finish(child.wait_with_output().unwrap());
+        let stderr = stderr.join().unwrap();
+        assert_eq!(done.code, 0, "{layout}: {stderr}");
+        assert!(
+            stderr.contains("logged in to transfer.api.globus.org"),
+            "{stderr}"
+        );
+        let requests = env.auth.token_requests();
+
+        // Logged in already: said so, no flow.
+        let already = run(&args);
+        assert_eq!(already.code, 0, "{}", already.stderr);
+        assert!(
+            already.stderr.contains("already logged in") && already.stderr.contains("--force"),
+            "{}",
+            already.stderr
+        );
+        assert_eq!(env.auth.token_requests(), requests);
+
+        let token = run(&["--store", &store, "token", TRANSFER]);
+        assert_eq!(token.code, 0, "{}", token.stderr);
+        assert!(env.auth.is_valid_access_token(token.stdout.trim()));
+        let refreshed = run(&[
+            "--client-id",
+            CLIENT,
+            "--store",
+            &store,
+            "refresh",
+            TRANSFER,
+        ]);
+        assert_eq!(refreshed.code, 0, "{}", refreshed.stderr);
+        let listed = run(&[
+            "--store",
+            &store,
+            "--format",
+            "json",
+            "list",
+            TRANSFER,
+            "auth.globus.org",
+        ]);
+        assert_eq!(listed.code, 0, "{}", listed.stderr);
+        assert_eq!(listed.json()["tokens"].as_array().unwrap().len(), 2);
+        if layout == "seed" {
+            // Listing needs names; the error says how, and that advice works (above, below).
+            for command in ["list", "refresh", "logout"] {
+                let all = run(&["--client-id", CLIENT, "--store", &store, command]);
+                assert_eq!(all.code, 2, "{command}: {}", all.stderr);
+                let wanted = format!("globus-tokens {command} RESOURCE_SERVER");
+                assert!(all.one_error_line().contains(&wanted), "{}", all.stderr);
+            }
+        } else {
+            let all = run(&["--store", &store, "--format", "json", "list"]);
+            assert_eq!(all.code, 0, "{}", all.stderr);
+            assert_eq!(all.json()["tokens"].as_array().unwrap().len(), 2);
+        }
+        let logout = run(&[
+            "--client-id",
+            CLIENT,
+            "--store",
+            &store,
+            "logout",
+            TRANSFER,
+            "auth.globus.org",
+        ]);
+        assert_eq!(logout.code, 0, "{}", logout.stderr);
+        let gone = run(&["--store", &store, "token", TRANSFER]);
+        assert_eq!(gone.code, 3, "{}", gone.stderr);
+    }
+
+    // Short, actionable errors: no region, unreachable endpoint.
+    // Empty AWS configuration files: no region anywhere.
+    std::fs::write(env.path("no-config"), b"").unwrap();
+    std::fs::write(env.path("no-credentials"), b"").unwrap();
+    let mut command = env.command(&[
+        "--store",
+        "dynamodb:t?endpoint=http%3A%2F%2F127.0.0.1%3A9",
+        "list",
+        TRANSFER,
+    ]);
+    aws(&mut command);
+    command
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", env.path("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", env.path("no-credentials"));
+    let no_region = finish(command.output().unwrap());
+    assert_eq!(no_region.code, 1);
+    let line = no_region.one_error_line();
+    assert!(
+        line.contains("AWS_REGION") && line.contains("?region=") && line.len() < 300,
+        "{line}"
+    );
+    let mut command = env.command(&[
+        "--store",
+        "dynamodb:t?endpoint=http%3A%2F%2F127.0.0.1%3A9",
+        "list",
+        TRANSFER,
+    ]);
+    aws(&mut command);
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_CONFIG_FILE", env.path("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", env.path("no-credentials"));
+    let no_credentials = finish(command.output().unwrap());
+    assert_eq!(no_credentials.code, 1);
+    let line = no_credentials.one_error_line();
+    assert!(
+        line.contains("no AWS credentials")
+            && line.contains("AWS_ACCESS_KEY_ID")
+            && line.len() < 300,
+        "{line}"
+    );
+    let unreachable = run(&[
+        "--store",
+        "dynamodb:t?endpoint=http%3A%2F%2F127.0.0.1%3A9",
+        "list",
+        TRANSFER,
+    ]);
+    assert_eq!(unreachable.code, 1);
+    let line = unreachable.one_error_line();
+    assert!(line.contains("cannot reach") && line.len() < 300, "{line}");
+}
+
+/// Like `start_login`, for a prepared command.
+fn start_login_with(
+    mut command: Command,
+    stdin: Stdio,
+) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if let Some(start) = line.find("http")
+                && line.contains("/v2/oauth2/authorize?")
+            {
+                let _ = url_tx.send(line[start..].trim().to_owned());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let url = url_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("login printed an authorize URL");
+    (child, url, reader)
 }

@@ -108,6 +108,12 @@ impl TokenData {
         now_seconds.saturating_add(leeway_seconds) >= self.expires_at_seconds
     }
 
+    /// Seconds from `now_seconds` until the access token expires (negative once it has),
+    /// saturating at the ends of `i64` rather than wrapping, whatever a store holds.
+    pub fn expires_in_seconds_at(&self, now_seconds: i64) -> i64 {
+        self.expires_at_seconds.saturating_sub(now_seconds)
+    }
+
     /// Whether the access token is expired (or within `leeway_seconds` of it) by `clock`.
     pub fn is_expired(&self, clock: &dyn Clock, leeway_seconds: i64) -> bool {
         self.is_expired_at(clock.now_seconds(), leeway_seconds)

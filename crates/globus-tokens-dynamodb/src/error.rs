@@ -40,6 +40,8 @@ pub enum ErrorKind {
     TransactionConflict,
     /// DynamoDB reported an internal error or is unavailable. Temporary.
     ServiceUnavailable,
+    /// No AWS region is configured (builder, `AWS_REGION`, profile): nothing was sent.
+    NoRegion,
     /// The request was invalid (`ValidationException`, a malformed request).
     InvalidRequest,
     /// Any other failure.
@@ -141,20 +143,22 @@ fn kind_of_code(code: &str) -> ErrorKind {
 
 /// Turn an SDK error into an [`Error::Backend`], naming the operation, table and endpoint.
 ///
-/// Only the service's error code and message and the transport's error chain are kept; the
-/// request (which holds token values) is never part of an error.
+/// The message is one short line: what went wrong and what to do, with the innermost cause of
+/// a transport failure rather than the SDK's whole error structure. Only the service's error
+/// code and message and the transport's error chain are read; the request (which holds token
+/// values) is never part of an error.
 pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>, operation: &str, location: &str) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let code = err.code().map(str::to_owned);
     let (kind, detail) = match &err {
         SdkError::DispatchFailure(failure) => {
-            let detail = DisplayErrorContext(&err).to_string();
+            let chain = DisplayErrorContext(&err).to_string().to_ascii_lowercase();
             let kind = if failure.is_io() || failure.is_timeout() {
                 ErrorKind::Unreachable
-            } else if detail.to_ascii_lowercase().contains("credential") {
+            } else if chain.contains("credential") {
                 // Resolving credentials failed before anything was sent.
                 ErrorKind::BadCredentials
             } else if failure.is_user() {
@@ -162,17 +166,19 @@ where
             } else {
                 ErrorKind::Unreachable
             };
-            (kind, detail)
+            (kind, root_cause(&err))
         }
         SdkError::TimeoutError(_) => (ErrorKind::Unreachable, "request timed out".to_owned()),
-        SdkError::ResponseError(_) => (
-            ErrorKind::ServiceUnavailable,
-            DisplayErrorContext(&err).to_string(),
-        ),
-        SdkError::ConstructionFailure(_) => (
-            ErrorKind::InvalidRequest,
-            DisplayErrorContext(&err).to_string(),
-        ),
+        SdkError::ResponseError(_) => (ErrorKind::ServiceUnavailable, root_cause(&err)),
+        SdkError::ConstructionFailure(_) => {
+            let cause = root_cause(&err);
+            let kind = if cause.to_ascii_lowercase().contains("credential") {
+                ErrorKind::BadCredentials
+            } else {
+                ErrorKind::InvalidRequest
+            };
+            (kind, cause)
+        }
         SdkError::ServiceError(_) => {
             let kind = code.as_deref().map_or(ErrorKind::Other, kind_of_code);
             let message = err.message().unwrap_or("no message");
@@ -181,16 +187,41 @@ where
                 format!("{} ({message})", code.as_deref().unwrap_or("unknown error")),
             )
         }
-        _ => (ErrorKind::Other, DisplayErrorContext(&err).to_string()),
+        _ => (ErrorKind::Other, root_cause(&err)),
     };
-    let what = match kind {
-        ErrorKind::TableNotFound => "the table does not exist: ",
-        ErrorKind::Unreachable => "cannot reach DynamoDB: ",
-        ErrorKind::BadCredentials => "credentials refused or missing: ",
-        ErrorKind::Throttled => "throttled: ",
-        _ => "",
+    let message = match kind {
+        ErrorKind::TableNotFound => format!("{operation}: the table does not exist"),
+        ErrorKind::TableAlreadyExists => format!("{operation}: the table already exists"),
+        ErrorKind::Unreachable => format!("{operation}: cannot reach DynamoDB: {detail}"),
+        ErrorKind::BadCredentials if code.is_none() => format!(
+            "{operation}: no AWS credentials found ({detail}): set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+        ),
+        ErrorKind::BadCredentials => {
+            format!("{operation}: AWS refused the credentials: {detail}")
+        }
+        ErrorKind::Throttled => format!("{operation}: throttled: {detail}"),
+        _ => format!("{operation}: {detail}"),
     };
-    backend_error(kind, code, location, format!("{operation}: {what}{detail}"))
+    backend_error(kind, code, location, message)
+}
+
+/// The innermost cause of an error chain, one line, at most 200 characters: the SDK's
+/// wrappers ("dispatch failure", "io error", ...) say less than what they wrap.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
 }
 
 #[cfg(test)]

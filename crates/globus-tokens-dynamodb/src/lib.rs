@@ -69,17 +69,21 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod error;
 mod item;
+mod operations;
+mod requests;
 mod runtime;
 mod storage;
+mod table;
 
+pub use builder::DynamoDbStorageBuilder;
 pub use error::{BACKEND, DynamoDbError, ErrorKind, error_kind};
 pub use item::ItemLayout;
-pub use storage::{
-    BATCH_WRITE_LIMIT, Billing, CreateTableOptions, DynamoDbStorage, DynamoDbStorageBuilder,
-    TRANSACT_WRITE_LIMIT,
-};
+pub use requests::{BATCH_WRITE_LIMIT, TRANSACT_WRITE_LIMIT};
+pub use storage::DynamoDbStorage;
+pub use table::{Billing, CreateTableOptions};
 
 /// The AWS SDK for DynamoDB, re-exported for [`DynamoDbStorageBuilder::client`].
 pub use aws_sdk_dynamodb;

@@ -14,6 +14,11 @@
 //! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and plain JSON login storage (implies `authorizers`) |
 //! | `full` | no | all of the above |
 //!
+//! [`StoreSpec`] opens any store from a string such as `sqlite:~/.globus/tokens.db` or
+//! `dynamodb:TABLE?region=us-east-1`, as the `globus-tokens` command's `--store` does; a
+//! scheme is available when its feature is (`frl:` comes with `login`), and a disabled one is
+//! [`SpecError::SchemeDisabled`] naming the feature.
+//!
 //! ```
 //! # #[cfg(feature = "sqlite")] {
 //! use globus_tokens::{SqliteAdapter, TokenResponse, TokenStorage};
@@ -37,6 +42,13 @@ pub use globus_tokens_core::{
     MemoryTokenStorage, Result, Secret, SwapOutcome, SystemClock, TokenData, TokenDataLayout,
     TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION, fs, pyjson,
 };
+
+pub use globus_tokens_spec::{OpenError, OpenMode, SpecError, StoreSpec};
+
+/// Store specifications in full: [`StoreSpec`] and its parts and errors.
+pub mod spec {
+    pub use globus_tokens_spec::*;
+}
 
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]

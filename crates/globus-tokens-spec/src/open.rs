@@ -1,0 +1,200 @@
+//! Opening the store a spec names.
+
+use globus_tokens_core::{DEFAULT_NAMESPACE, TokenStorage};
+
+use crate::error::OpenError;
+use crate::spec::StoreSpec;
+#[cfg(feature = "dynamodb")]
+use crate::spec::{DynamoDbLayout, DynamoDbSpec};
+
+/// Whether opening may create the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpenMode {
+    /// Read or update existing tokens: a missing file store is [`OpenError::NotFound`] (an
+    /// empty SQLite file [`OpenError::Empty`]) and nothing is created. A DynamoDB table must
+    /// exist in both modes.
+    Existing,
+    /// Write new tokens: a missing file store is created (with owner-only permissions).
+    Create,
+}
+
+impl StoreSpec {
+    /// Open the store, bound to `namespace` (`DEFAULT` for stores without namespaces).
+    ///
+    /// A DynamoDB store is checked: the table must exist with the key schema of the layout.
+    pub fn open(
+        &self,
+        namespace: &str,
+        mode: OpenMode,
+    ) -> Result<Box<dyn TokenStorage>, OpenError> {
+        if let Some(feature) = self.disabled_feature() {
+            return Err(OpenError::SchemeDisabled {
+                spec: self.to_string(),
+                feature,
+            });
+        }
+        if !self.has_namespaces() && namespace != DEFAULT_NAMESPACE {
+            return Err(OpenError::NoNamespaces {
+                spec: self.to_string(),
+                namespace: namespace.to_owned(),
+            });
+        }
+        if mode == OpenMode::Existing
+            && let Some(file) = self.file()
+        {
+            match std::fs::metadata(file) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(OpenError::NotFound {
+                        spec: self.to_string(),
+                    });
+                }
+                // Opening an empty file would write SQLite's schema into it: a read must not.
+                Ok(meta) if meta.len() == 0 && matches!(self, StoreSpec::Sqlite(_)) => {
+                    return Err(OpenError::Empty {
+                        spec: self.to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.open_backend(namespace)
+            .map_err(|source| self.store_error(source))
+    }
+
+    fn store_error(&self, source: globus_tokens_core::Error) -> OpenError {
+        #[allow(unused_mut)]
+        let mut hint = String::new();
+        #[cfg(feature = "dynamodb")]
+        if let StoreSpec::DynamoDb(_) = self {
+            use globus_tokens_dynamodb::ErrorKind;
+            hint = match globus_tokens_dynamodb::error_kind(&source) {
+                Some(ErrorKind::NoRegion) => "; or add ?region=REGION to the store".to_owned(),
+                Some(ErrorKind::TableNotFound) => {
+                    format!("; create it with `globus-tokens --store '{self}' create-table`")
+                }
+                _ => String::new(),
+            };
+        }
+        OpenError::Store {
+            spec: self.to_string(),
+            hint,
+            source: Box::new(source),
+        }
+    }
+
+    #[allow(unused_variables)]
+    fn open_backend(
+        &self,
+        namespace: &str,
+    ) -> Result<Box<dyn TokenStorage>, globus_tokens_core::Error> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            StoreSpec::Sqlite(path) => Ok(Box::new(
+                globus_tokens_sqlite::SqliteAdapter::builder(path)
+                    .namespace(namespace)
+                    .open()?,
+            )),
+            #[cfg(feature = "json")]
+            StoreSpec::Json(path) => Ok(Box::new(
+                globus_tokens_json::JsonTokenStorage::new(path).with_namespace(namespace),
+            )),
+            #[cfg(feature = "json")]
+            StoreSpec::Json1(path) => Ok(Box::new(globus_tokens_json::SimpleJsonFileAdapter::new(
+                path,
+            ))),
+            #[cfg(feature = "frl")]
+            StoreSpec::Frl { path, client_id } => Ok(Box::new(
+                globus_native_login::MultiClientTokenStorage::new(path, client_id.as_str()),
+            )),
+            #[cfg(feature = "dynamodb")]
+            StoreSpec::DynamoDb(spec) => Ok(Box::new(dynamodb_builder(spec, namespace).open()?)),
+            // Unreachable: `open` checked the feature first.
+            #[allow(unreachable_patterns)]
+            other => Err(globus_tokens_core::Error::Unsupported {
+                backend: "store spec",
+                operation: "opening",
+                detail: Some(format!("{other}: its cargo feature is not enabled")),
+            }),
+        }
+    }
+
+    /// The DynamoDB storage builder a `dynamodb:` spec describes (not connected yet), for
+    /// table administration; `None` for other schemes.
+    #[cfg(feature = "dynamodb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
+    pub fn dynamodb_builder(
+        &self,
+        namespace: &str,
+    ) -> Option<globus_tokens_dynamodb::DynamoDbStorageBuilder> {
+        match self {
+            StoreSpec::DynamoDb(spec) => Some(dynamodb_builder(spec, namespace)),
+            _ => None,
+        }
+    }
+
+    /// [`StoreSpec::open`]'s error for a failure of the store itself, with the same hints
+    /// (such as `?region=` for a DynamoDB store without a region).
+    pub fn open_error(&self, source: globus_tokens_core::Error) -> OpenError {
+        self.store_error(source)
+    }
+}
+
+#[cfg(feature = "dynamodb")]
+fn dynamodb_builder(
+    spec: &DynamoDbSpec,
+    namespace: &str,
+) -> globus_tokens_dynamodb::DynamoDbStorageBuilder {
+    let mut builder = globus_tokens_dynamodb::DynamoDbStorage::builder(spec.table.as_str())
+        .namespace(namespace)
+        .layout(match spec.layout {
+            DynamoDbLayout::Composite => globus_tokens_dynamodb::ItemLayout::Composite,
+            DynamoDbLayout::Seed => globus_tokens_dynamodb::ItemLayout::Seed,
+        });
+    if let Some(region) = &spec.region {
+        builder = builder.region(region.as_str());
+    }
+    if let Some(endpoint) = &spec.endpoint {
+        builder = builder.endpoint_url(endpoint.as_str());
+    }
+    builder
+}
+
+#[cfg(all(test, any(feature = "sqlite", feature = "json")))]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn existing_mode_never_creates_a_file_and_leaves_an_empty_one_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        let spec = StoreSpec::Sqlite(missing.clone());
+        let err = spec
+            .open("DEFAULT", OpenMode::Existing)
+            .err()
+            .expect("an error");
+        assert!(matches!(err, OpenError::NotFound { .. }), "{err}");
+        assert!(!missing.exists());
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"").unwrap();
+        let err = StoreSpec::Sqlite(empty.clone())
+            .open("DEFAULT", OpenMode::Existing)
+            .err()
+            .expect("an error");
+        assert!(matches!(err, OpenError::Empty { .. }), "{err}");
+        assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+        spec.open("DEFAULT", OpenMode::Create).unwrap();
+        assert!(missing.exists());
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn stores_without_namespaces_refuse_others() {
+        let err = StoreSpec::Json1("x.json".into())
+            .open("userprofile/a", OpenMode::Create)
+            .err()
+            .expect("an error");
+        assert!(matches!(err, OpenError::NoNamespaces { .. }), "{err}");
+    }
+}
