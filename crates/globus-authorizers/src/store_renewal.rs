@@ -184,7 +184,9 @@ impl StoreRenewal {
             }
             token
         } else if self.client.is_confidential() {
-            let response = self.client.oauth2_client_credentials_tokens(&current.scope)?;
+            let response = self
+                .client
+                .oauth2_client_credentials_tokens(&current.scope)?;
             let found = response.resource_servers().map(str::to_owned).collect();
             response.by_resource_server().remove(rs).ok_or_else(|| {
                 AuthError::UnexpectedResourceServers {

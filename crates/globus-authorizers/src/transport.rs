@@ -129,7 +129,8 @@ impl Sender<'_> {
                 if attempts == 1 {
                     return Err(err);
                 }
-                tracing::warn!(endpoint, attempts, error = %err, "giving up on Globus Auth request");
+                // Info, not warn: the error goes back to the caller, who reports it once.
+                tracing::info!(endpoint, attempts, error = %err, "giving up on Globus Auth request");
                 return Err(AuthError::RetriesExhausted {
                     attempts,
                     last: Box::new(err),

@@ -452,12 +452,18 @@ fn store_renewal_uses_client_credentials_when_there_is_no_refresh_token() {
     assert!(server.is_valid_access_token(renewed.access_token.expose()));
     assert_eq!(renewed.identity_id.as_deref(), Some("client-identity"));
     assert_eq!(renewed.extra["note"], serde_json::json!("kept"));
-    assert_eq!(store.get_token_data(TRANSFER).unwrap(), Some(renewed.clone()));
+    assert_eq!(
+        store.get_token_data(TRANSFER).unwrap(),
+        Some(renewed.clone())
+    );
     assert_eq!(
         server.requests()[0].form_value("grant_type"),
         Some("client_credentials")
     );
-    assert_eq!(server.requests()[0].form_value("scope"), Some(TRANSFER_SCOPE));
+    assert_eq!(
+        server.requests()[0].form_value("scope"),
+        Some(TRANSFER_SCOPE)
+    );
 
     // Fresh now: no request; rejecting its access token forces exactly one more.
     renewal.renew(&store, TRANSFER, None).unwrap();

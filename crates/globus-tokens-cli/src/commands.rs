@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use globus_tokens::authorizers::{AuthClient, AuthError, GlobusAuthorizer, StorageAuthorizer};
+use globus_tokens::authorizers::{AuthClient, EXPIRES_ADJUST_SECONDS, StoreRenewal};
 use globus_tokens::{
     Clock, DEFAULT_NAMESPACE, Error, OpenError, OpenMode, StoreSpec, SystemClock, TokenData,
     TokenStorage,
@@ -13,9 +13,6 @@ use serde_json::{Value, json};
 use crate::cli::{Global, MigrateArgs};
 use crate::error::CliError;
 use crate::output::{Output, expiry_is_plausible, expiry_text, human_duration, table};
-
-/// A token counts as stale this long before it expires, as in globus-sdk.
-const LEEWAY_SECONDS: i64 = 60;
 
 /// What every subcommand gets: the global options and the output.
 pub(crate) struct Context {
@@ -281,10 +278,7 @@ fn renew(
 ) -> Result<TokenData, CliError> {
     let resource_server = current.resource_server.as_str();
     let client = ctx.auth_client(&format!("renewing the token for {resource_server}"))?;
-    if current.refresh_token.is_none() {
-        if client.is_confidential() {
-            return renew_with_client_credentials(store, current, &client, force);
-        }
+    if current.refresh_token.is_none() && !client.is_confidential() {
         return Err(CliError::login_required(format!(
             "the token for {resource_server} {} and there is no refresh token; run `globus-tokens login`",
             if current.is_expired_at(now(), 0) {
@@ -294,60 +288,10 @@ fn renew(
             }
         )));
     }
-    let authorizer = StorageAuthorizer::builder(Arc::clone(store), resource_server, client)
-        .token_data(current)
-        .build()?;
-    if force {
-        // Marks exactly this token as rejected: if another process renewed it meanwhile, its
-        // token is taken instead of renewing again.
-        authorizer.handle_missing_authorization();
-    }
-    authorizer.get_authorization_header()?;
-    store
-        .get_token_data(resource_server)?
-        .ok_or_else(|| no_tokens(ctx, resource_server))
-}
-
-fn renew_with_client_credentials(
-    store: &Arc<dyn TokenStorage>,
-    current: &TokenData,
-    client: &AuthClient,
-    force: bool,
-) -> Result<TokenData, CliError> {
-    let mut failure: Option<AuthError> = None;
-    let stored = store.update_token_data(&current.resource_server, &mut |stored| {
-        failure = None;
-        let stored = stored?;
-        let fresh = !stored.is_expired_at(now(), LEEWAY_SECONDS);
-        if fresh && !(force && stored.same_tokens(current)) {
-            return None;
-        }
-        match client.oauth2_client_credentials_tokens(&stored.scope) {
-            Ok(response) => match response
-                .by_resource_server()
-                .remove(&stored.resource_server)
-            {
-                Some(new) => Some(new),
-                None => {
-                    failure = Some(AuthError::UnexpectedResourceServers {
-                        context: format!("scopes {:?}", stored.scope),
-                        found: response.resource_servers().map(str::to_owned).collect(),
-                    });
-                    None
-                }
-            },
-            Err(err) => {
-                failure = Some(err);
-                None
-            }
-        }
-    })?;
-    if let Some(err) = failure {
-        return Err(err.into());
-    }
-    stored.ok_or_else(|| {
-        CliError::login_required(format!("no tokens for {}", current.resource_server))
-    })
+    // Forcing marks exactly this token as rejected: if another process renewed it meanwhile,
+    // its token is taken instead of renewing again.
+    let rejected = force.then_some(&current.access_token);
+    Ok(StoreRenewal::new(client).renew(&**store, resource_server, rejected)?)
 }
 
 /// `token RS`
@@ -356,7 +300,7 @@ pub(crate) fn token(ctx: &Context, resource_server: &str) -> Result<(), CliError
     let current = store
         .get_token_data(resource_server)?
         .ok_or_else(|| no_tokens(ctx, resource_server))?;
-    let data = if current.is_expired_at(now(), LEEWAY_SECONDS) {
+    let data = if current.is_expired_at(now(), EXPIRES_ADJUST_SECONDS) {
         ctx.out
             .detail(&format!("renewing the token for {resource_server}"));
         renew(ctx, &store, &current, false)?

@@ -58,7 +58,7 @@ impl StoreSpec {
                 _ => {}
             }
         }
-        self.open_backend(namespace)
+        self.open_backend(namespace, mode)
             .map_err(|source| self.store_error(source))
     }
 
@@ -87,12 +87,16 @@ impl StoreSpec {
     fn open_backend(
         &self,
         namespace: &str,
+        mode: OpenMode,
     ) -> Result<Box<dyn TokenStorage>, globus_tokens_core::Error> {
         match self {
             #[cfg(feature = "sqlite")]
             StoreSpec::Sqlite(path) => Ok(Box::new(
+                // The check above gives the friendly error; this one closes the window in which
+                // the file could vanish or be emptied after it, so a read never creates a schema.
                 globus_tokens_sqlite::SqliteAdapter::builder(path)
                     .namespace(namespace)
+                    .create_if_missing(mode == OpenMode::Create)
                     .open()?,
             )),
             #[cfg(feature = "json")]

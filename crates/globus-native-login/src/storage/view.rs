@@ -37,7 +37,11 @@ impl TokenStorage for LoginStorageView<'_> {
         Ok(removed)
     }
 
-    fn compare_and_swap(&self, expected: Option<&TokenData>, new: &TokenData) -> Result<SwapOutcome> {
+    fn compare_and_swap(
+        &self,
+        expected: Option<&TokenData>,
+        new: &TokenData,
+    ) -> Result<SwapOutcome> {
         let mut outcome = SwapOutcome::Swapped;
         self.0.update_tokens(&mut |saved| {
             let stored = saved.get(&new.resource_server);
