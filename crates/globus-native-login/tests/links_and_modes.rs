@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use globus_native_login::{JsonTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
 use globus_tokens_core::TokenData;
-use globus_tokens_core::fs::FileLock;
+use globus_tokens_core::raw::fs::FileLock;
 
 const CLIENT: &str = "7414f0b4-7d05-4bb6-bb00-076fa3f17cf5";
 

@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs;
+use globus_tokens_core::raw::{fs, json_type_name, pyjson, swap_matches};
 use globus_tokens_core::{
     DEFAULT_NAMESPACE, Error, Result, SwapOutcome, TokenData, TokenDataLayout, TokenResponse,
-    UpdateFn, WRITER_VERSION, json_type_name, pyjson, swap_matches,
+    UpdateFn, WRITER_VERSION,
 };
 use serde_json::{Map, Value};
 

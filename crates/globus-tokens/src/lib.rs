@@ -35,8 +35,15 @@
 pub use globus_tokens_core::{
     Clock, ConfigStorage, DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, ManualClock,
     MemoryTokenStorage, Result, Secret, SwapOutcome, SystemClock, TokenData, TokenDataLayout,
-    TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION, fs, pyjson,
+    TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION,
 };
+
+/// For backend authors: durable file writes and locks, Python-compatible JSON text, backoff and
+/// compare-and-swap retries, the helpers the backends here are built from. Programs that store
+/// and load tokens do not need it.
+pub mod raw {
+    pub use globus_tokens_core::raw::*;
+}
 
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]

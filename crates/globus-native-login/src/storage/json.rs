@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs::{FileChange, read_if_exists, update_file};
-use globus_tokens_core::pyjson::{PythonFormatter, to_vec_with};
+use globus_tokens_core::raw::fs::{FileChange, read_if_exists, update_file};
+use globus_tokens_core::raw::json_type_name;
+use globus_tokens_core::raw::pyjson::{PythonFormatter, to_vec_with};
 use globus_tokens_core::{
     DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, Result, TokenData, TokenDataLayout,
-    json_type_name,
 };
 use serde_json::{Map, Value};
 
