@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use globus_native_login::{JsonTokenStorage, MultiClientTokenStorage};
+use globus_native_login::{JsonLoginTokenStorage, MultiClientTokenStorage};
 use globus_tokens_core::{DEFAULT_NAMESPACE, TokenData, TokenStorage};
 use globus_tokens_testkit::StoreFactory;
 use globus_tokens_testkit::data::{authorization_code_response, batch, numbered};
@@ -49,10 +49,10 @@ impl StoreFactory for IniFactory {
 struct JsonFactory(InTempDir);
 
 impl StoreFactory for JsonFactory {
-    type Store = JsonTokenStorage;
+    type Store = JsonLoginTokenStorage;
 
-    fn open(&self, _namespace: &str) -> JsonTokenStorage {
-        JsonTokenStorage::new(self.0.file("mytokens.json"))
+    fn open(&self, _namespace: &str) -> JsonLoginTokenStorage {
+        JsonLoginTokenStorage::new(self.0.file("mytokens.json"))
     }
 
     fn supports_namespaces(&self) -> bool {

@@ -11,7 +11,7 @@
 //! | `sqlite` | yes | [`SqliteAdapter`] (tokens and config, namespaced) |
 //! | `authorizers` | no | [`authorizers`]: `AuthClient`, the six authorizer kinds, `StorageAuthorizer` |
 //! | `dynamodb` | no | [`dynamodb`]: `DynamoDbStorage` (seed and composite item layouts, blocking and async), table creation |
-//! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and plain JSON login storage (implies `authorizers`) |
+//! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and `JsonLoginTokenStorage` (implies `authorizers`) |
 //! | `full` | no | all of the above |
 //!
 //! ```
