@@ -3,7 +3,7 @@
 //!
 //! # Testing a backend of your own
 //!
-//! A store that implements [`TokenStorage`](globus_tokens_core::TokenStorage) should behave
+//! A store that implements [`TokenStorage`] should behave
 //! like every store in the workspace: merge per resource server, keep handles on one store in
 //! step, renew a stale token once when many threads find it at the same time, never show a
 //! token in `Debug` output, and so on. Add this crate as a dev-dependency, implement
