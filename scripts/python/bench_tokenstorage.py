@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """The Python half of scripts/bench-vs-python: the workload of
-examples/src/bin/bench-storage.rs through globus-sdk's tokenstorage.
+crates/globus-tokens-tools/src/bin/bench-storage.rs through globus-sdk's tokenstorage.
 
     bench_tokenstorage.py DIR [--backend json1|sqlite|all] [--warmup N]
                               [--store-samples N] [--get-samples N] [--get-batch N]
 
 For each backend, in a fresh file under DIR: store the 3-resource-server token response
-(examples/data/response-authorization-code.json) repeatedly with SimpleJSONFileAdapter or
-SQLiteAdapter, then read one resource server back repeatedly. Each sample times one store, or
+(crates/globus-tokens-tools/data/response-authorization-code.json) repeatedly with
+SimpleJSONFileAdapter or SQLiteAdapter, then read one resource server back repeatedly. Each sample times one store, or
 --get-batch gets; the median over samples, in nanoseconds per operation, is printed as one JSON
 line per measurement, like the Rust side.
 """
@@ -27,7 +27,7 @@ import globus_sdk
 from globus_sdk.tokenstorage import SimpleJSONFileAdapter, SQLiteAdapter
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-RESPONSE = REPO / "examples" / "data" / "response-authorization-code.json"
+RESPONSE = REPO / "crates" / "globus-tokens-tools" / "data" / "response-authorization-code.json"
 GET_RS = "transfer.api.globus.org"
 
 

@@ -9,8 +9,8 @@ writes fresh files for Rust to read.
                                          (run by `interop live`, which keeps its handles open)
 
 Every check prints one line, `ok - ...` or `not ok - ...: why`; the exit status is 1 if any
-check failed. The expected values come from examples/data/interop-tokens.json (shared with the
-Rust side), including the values Python writes.
+check failed. The expected values come from crates/globus-tokens-tools/data/interop-tokens.json
+(shared with the Rust side), including the values Python writes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from globus_sdk.tokenstorage import (
 )
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-DATA = REPO / "examples" / "data"
+DATA = REPO / "crates" / "globus-tokens-tools" / "data"
 SPEC = json.loads((DATA / "interop-tokens.json").read_text(encoding="utf-8"))
 
 # time.time() while Python builds token responses, so expires_at_seconds is exact

@@ -13,7 +13,7 @@ globus-native-login writes, and writes fresh files for Rust to read.
                                        (read_tokens + verify_token_group) to DIR/fuzz/expected.json
 
 Every check prints one line, `ok - ...` or `not ok - ...: why`; the exit status is 1 if any check
-failed. The expected values are repeated in crates/globus-native-login/examples/frl_interop.rs.
+failed. The expected values are repeated in crates/globus-tokens-tools/src/bin/frl-interop.rs.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def group(rs, scope, at, rt, exp):
     }
 
 
-# What Rust writes (frl_interop write): client A (and the JSON file), client B.
+# What Rust writes (frl-interop write): client A (and the JSON file), client B.
 RUST_A = {
     "auth.globus.org": group("auth.globus.org", "openid profile email", "AT-r-0", "RT-r-0", 2000000000),
     "transfer.api.globus.org": group("transfer.api.globus.org", TRANSFER, "AT-r-1", None, 2000000001),

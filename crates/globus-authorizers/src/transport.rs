@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use globus_tokens_core::retry::{Backoff, BackoffConfig};
+use globus_tokens_core::raw::retry::{Backoff, BackoffConfig};
 use serde_json::Value;
 
 use crate::error::{AuthError, Result, TransportErrorKind};
@@ -17,7 +17,7 @@ const MAX_MESSAGE_CHARS: usize = 300;
 /// How failed requests are retried: 429, 5xx and connection failures only, never other 4xx,
 /// never a timeout (the server may have acted on the request) nor a TLS failure.
 ///
-/// Waits follow [`globus_tokens_core::retry::Backoff`]: the first is `initial_backoff`, each
+/// Waits follow [`globus_tokens_core::raw::retry::Backoff`]: the first is `initial_backoff`, each
 /// later one is drawn between `initial_backoff` and twice the previous one, capped at
 /// `max_backoff`; a `Retry-After` header (seconds) is honoured up to `max_backoff`. When every
 /// retry fails the error is [`AuthError::RetriesExhausted`].

@@ -8,7 +8,7 @@
 //!   [`revoke_token_set`](NativeClient::revoke_token_set).
 //! - Login token storage ([`LoginTokenStorage`]): [`MultiClientTokenStorage`] (the INI file
 //!   `~/.globus-native-apps.cfg`, byte-compatible with fair-research-login 0.3.1),
-//!   [`JsonTokenStorage`] (its plain JSON file), and [`TokenStorageAdapter`] for any
+//!   [`JsonLoginTokenStorage`] (its plain JSON file), and [`TokenStorageAdapter`] for any
 //!   [`globus_tokens_core::TokenStorage`] (SQLite, JSON 2.0, DynamoDB). The two file stores are
 //!   also [`globus_tokens_core::TokenStorage`]s themselves.
 //! - Code handlers ([`CodeHandler`]): [`LocalServerCodeHandler`] (loopback server, `state`
@@ -52,6 +52,6 @@ pub use handlers::{
     is_remote_session,
 };
 pub use storage::{
-    JsonTokenStorage, LoginTokenStorage, MultiClientTokenStorage, TOKEN_GROUP_KEYS,
+    JsonLoginTokenStorage, LoginTokenStorage, MultiClientTokenStorage, TOKEN_GROUP_KEYS,
     TokenStorageAdapter, UpdateTokensFn,
 };

@@ -1,7 +1,7 @@
 //! Bad files are typed errors naming the file, section and option (never a value); a write on
 //! top of a bad file fails and leaves it byte-for-byte as it was; no input panics.
 
-use globus_native_login::{JsonTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
+use globus_native_login::{JsonLoginTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
 use globus_tokens_core::{TokenData, TokenStorage};
 use proptest::prelude::*;
 
@@ -102,7 +102,7 @@ fn json_errors_are_typed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mytokens.json");
         std::fs::write(&path, text).unwrap();
-        let storage = JsonTokenStorage::new(&path);
+        let storage = JsonLoginTokenStorage::new(&path);
         let err = storage.read_tokens().unwrap_err().to_string();
         assert!(
             err.contains(expected) && err.contains("mytokens.json"),

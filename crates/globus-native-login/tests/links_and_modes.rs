@@ -8,9 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use globus_native_login::{JsonTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
+use globus_native_login::{JsonLoginTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
 use globus_tokens_core::TokenData;
-use globus_tokens_core::fs::FileLock;
+use globus_tokens_core::raw::fs::FileLock;
 
 const CLIENT: &str = "7414f0b4-7d05-4bb6-bb00-076fa3f17cf5";
 
@@ -20,7 +20,9 @@ const OPENERS: [(&str, Opener); 2] = [
     ("frl ini", |path| {
         Arc::new(MultiClientTokenStorage::new(path, CLIENT))
     }),
-    ("frl json", |path| Arc::new(JsonTokenStorage::new(path))),
+    ("frl json", |path| {
+        Arc::new(JsonLoginTokenStorage::new(path))
+    }),
 ];
 
 fn tokens(access_token: &str, refresh_token: &str) -> BTreeMap<String, TokenData> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::*;
 use globus_authorizers::GlobusAuthorizer;
 use globus_native_login::{
-    JsonTokenStorage, LoginAuthorizer, LoginError, LoginTokenStorage, MultiClientTokenStorage,
+    JsonLoginTokenStorage, LoginAuthorizer, LoginError, LoginTokenStorage, MultiClientTokenStorage,
     NativeClient, TokenKind, TokenStorageAdapter,
 };
 use globus_tokens_core::{MemoryTokenStorage, TokenData, TokenStorage};
@@ -49,7 +49,10 @@ fn json_client(
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let (client, clock) = client_with(server, JsonTokenStorage::new(dir.path().join("t.json")));
+    let (client, clock) = client_with(
+        server,
+        JsonLoginTokenStorage::new(dir.path().join("t.json")),
+    );
     (client, clock, dir)
 }
 
@@ -152,8 +155,10 @@ fn expired_tokens_are_refreshed_and_rotated_refresh_tokens_saved() {
     assert_eq!(server.token_requests(), 1);
 
     // Saved: another client on the same file loads them without a request.
-    let (other, other_clock) =
-        client_with(&server, JsonTokenStorage::new(dir.path().join("t.json")));
+    let (other, other_clock) = client_with(
+        &server,
+        JsonLoginTokenStorage::new(dir.path().join("t.json")),
+    );
     other_clock.set(clock_now(&clock));
     assert_eq!(
         other.load_tokens(&[TRANSFER]).unwrap()["transfer.api.globus.org"],

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use globus_native_login::{JsonTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
+use globus_native_login::{JsonLoginTokenStorage, LoginTokenStorage, MultiClientTokenStorage};
 use globus_tokens_core::{EnumerableTokenStorage, TokenData, TokenStorage};
 
 const INI: &str = include_str!("data/frl-multiclient.cfg");
@@ -92,7 +92,7 @@ fn writing_the_fixture_tokens_from_scratch_is_byte_identical() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), INI);
 
     let json_path = dir.path().join("mytokens.json");
-    let json = JsonTokenStorage::new(&json_path);
+    let json = JsonLoginTokenStorage::new(&json_path);
     for data in [auth(), transfer(), groups()] {
         json.store_token_data(&map([data])).unwrap();
     }
@@ -120,7 +120,7 @@ fn other_sections_are_kept_on_write_and_clear() {
 fn reads_the_json_fixture_exactly_and_rewrites_it_identically() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_to(dir.path(), "mytokens.json", JSON);
-    let storage = JsonTokenStorage::new(&path);
+    let storage = JsonLoginTokenStorage::new(&path);
     let tokens = storage.read_tokens().unwrap();
     assert_eq!(tokens, map([auth(), transfer(), groups()]));
     storage.write_tokens(&tokens).unwrap();
@@ -142,7 +142,7 @@ fn files_we_write_are_owner_only() {
         .write_tokens(&map([auth()]))
         .unwrap();
     let json = dir.path().join("mytokens.json");
-    JsonTokenStorage::new(&json)
+    JsonLoginTokenStorage::new(&json)
         .write_tokens(&map([auth()]))
         .unwrap();
     for path in [ini, json] {
@@ -156,7 +156,7 @@ fn an_empty_json_file_holds_no_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_to(dir.path(), "mytokens.json", "");
     assert!(
-        JsonTokenStorage::new(&path)
+        JsonLoginTokenStorage::new(&path)
             .read_tokens()
             .unwrap()
             .is_empty()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use common::*;
 use globus_native_login::handlers::buffer_writer;
 use globus_native_login::{
-    InputCodeHandler, JsonTokenStorage, LocalServerCodeHandler, LoginError, LoginOptions,
+    InputCodeHandler, JsonLoginTokenStorage, LocalServerCodeHandler, LoginError, LoginOptions,
     LoginTokenStorage, MultiClientTokenStorage, NativeClient, NoBrowser, TokenStorageAdapter,
 };
 use globus_tokens_core::{ManualClock, MemoryTokenStorage, TokenData};
@@ -31,7 +31,7 @@ fn nothing_secret_is_shown() {
     let storages = format!(
         "{:?} {:?} {:?}",
         MultiClientTokenStorage::new(&path, CLIENT),
-        JsonTokenStorage::new(dir.path().join("x.json")),
+        JsonLoginTokenStorage::new(dir.path().join("x.json")),
         TokenStorageAdapter::new(MemoryTokenStorage::new()),
     );
     let mut shown = format!(

@@ -1,8 +1,10 @@
 //! Core of [globus-tokens](https://docs.rs/globus-tokens): the token data model, the storage
-//! traits every backend implements, the error type, an in-memory store, and the durable-file
-//! and locking helpers the file backends share.
+//! traits every backend implements, the error type and an in-memory store.
 //!
-//! Most programs use the `globus-tokens` facade crate, which re-exports everything here.
+//! The helpers backends are built from (durable file writes and locks, Python-compatible JSON
+//! text, backoff and compare-and-swap retries) live in [`raw`], apart from the types programs
+//! use. Most programs use the `globus-tokens` facade crate, which re-exports the root of this
+//! crate.
 //!
 //! ```
 //! use globus_tokens_core::{MemoryTokenStorage, TokenResponse, TokenStorage};
@@ -24,10 +26,8 @@
 
 mod clock;
 mod error;
-pub mod fs;
 mod memory;
-pub mod pyjson;
-pub mod retry;
+pub mod raw;
 mod secret;
 mod storage;
 mod token;
@@ -38,9 +38,8 @@ pub use memory::MemoryTokenStorage;
 pub use secret::Secret;
 pub use storage::{
     ConfigStorage, DEFAULT_NAMESPACE, EnumerableTokenStorage, SwapOutcome, TokenStorage, UpdateFn,
-    swap_matches,
 };
-pub use token::{TokenData, TokenDataLayout, TokenGrant, TokenResponse, json_type_name};
+pub use token::{TokenData, TokenDataLayout, TokenGrant, TokenResponse};
 
 /// The name and version written in the `"globus-sdk.version"` slot of files we create, so a file
 /// tells which tool wrote it (globus-sdk only checks that the slot holds a string).

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::error::Result;
+use crate::raw::swap_matches;
 use crate::storage::{
-    DEFAULT_NAMESPACE, EnumerableTokenStorage, SwapOutcome, TokenStorage, UpdateFn, swap_matches,
+    DEFAULT_NAMESPACE, EnumerableTokenStorage, SwapOutcome, TokenStorage, UpdateFn,
 };
 use crate::token::TokenData;
 

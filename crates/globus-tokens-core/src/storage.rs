@@ -89,9 +89,9 @@ pub trait TokenStorage: Send + Sync {
     /// only one `update` runs at a time and each sees the previous one's result: this is what
     /// makes token renewal run once. The default implementation, for backends without locks,
     /// retries [`TokenStorage::compare_and_swap`] with
-    /// [`retry::update_with_compare_and_swap`](crate::retry::update_with_compare_and_swap), so
+    /// [`retry::update_with_compare_and_swap`](crate::raw::retry::update_with_compare_and_swap), so
     /// `update` may run more than once and must decide from the entry it is given; after
-    /// [`CasRetry::default`](crate::retry::CasRetry)'s attempts it fails with
+    /// [`CasRetry::default`](crate::raw::retry::CasRetry)'s attempts it fails with
     /// [`Error::RetriesExhausted`](crate::Error::RetriesExhausted). `update` must not call back
     /// into the same store.
     fn update_token_data(
@@ -99,11 +99,11 @@ pub trait TokenStorage: Send + Sync {
         resource_server: &str,
         update: &mut UpdateFn<'_>,
     ) -> Result<Option<TokenData>> {
-        crate::retry::update_with_compare_and_swap(
+        crate::raw::retry::update_with_compare_and_swap(
             self,
             resource_server,
             update,
-            &crate::retry::CasRetry::default(),
+            &crate::raw::retry::CasRetry::default(),
         )
     }
 
@@ -180,12 +180,3 @@ macro_rules! forward_token_storage {
 }
 
 forward_token_storage!(Arc<S>, Box<S>, &S);
-
-/// Whether a stored entry is still the one a conditional update expected.
-pub fn swap_matches(stored: Option<&TokenData>, expected: Option<&TokenData>) -> bool {
-    match (stored, expected) {
-        (None, None) => true,
-        (Some(stored), Some(expected)) => stored.same_tokens(expected),
-        _ => false,
-    }
-}

@@ -250,6 +250,39 @@ pub struct TokenGrant {
     pub extra: Map<String, Value>,
 }
 
+impl TokenGrant {
+    /// A grant of `access_token` for `resource_server`, valid for `expires_in` seconds, with
+    /// token type `"Bearer"`, no refresh token and no extra fields; set the public fields for
+    /// the rest. With [`TokenResponse::from_grants`] this builds responses in servers and tests.
+    ///
+    /// ```
+    /// use globus_tokens_core::{Secret, TokenGrant, TokenResponse};
+    ///
+    /// let mut grant = TokenGrant::new("transfer.api.globus.org", "urn:globus:auth:scope:transfer.api.globus.org:all", Secret::new("AT"), 3600);
+    /// grant.refresh_token = Some(Secret::new("RT"));
+    /// let response = TokenResponse::from_grants(vec![grant], None, 1_000);
+    /// let transfer = &response.by_resource_server()["transfer.api.globus.org"];
+    /// assert_eq!(transfer.expires_at_seconds, 4_600);
+    /// assert_eq!(transfer.refresh_token.as_ref().map(|t| t.expose()), Some("RT"));
+    /// ```
+    pub fn new(
+        resource_server: impl Into<String>,
+        scope: impl Into<String>,
+        access_token: Secret,
+        expires_in: i64,
+    ) -> Self {
+        TokenGrant {
+            resource_server: resource_server.into(),
+            scope: scope.into(),
+            access_token,
+            refresh_token: None,
+            token_type: Some("Bearer".to_owned()),
+            expires_in,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// A parsed token response from Globus Auth's token endpoint.
 ///
 /// Handles the usual object form (a top-level token plus `other_tokens`) and the array form the

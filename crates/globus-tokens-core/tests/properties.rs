@@ -1,6 +1,7 @@
 //! Property tests: parsing never panics, and token data survives both JSON layouts.
 
-use globus_tokens_core::{TokenData, TokenDataLayout, TokenResponse, pyjson};
+use globus_tokens_core::raw::pyjson;
+use globus_tokens_core::{TokenData, TokenDataLayout, TokenResponse};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 

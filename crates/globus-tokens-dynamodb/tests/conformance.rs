@@ -5,14 +5,19 @@
 mod common;
 
 use globus_tokens_dynamodb::{DynamoDbStorage, ItemLayout};
-use globus_tokens_testkit::StoreFactory;
+use globus_tokens_testkit::{Capabilities, StoreFactory};
 
-struct Fresh(DynamoDbStorage);
+struct Fresh(DynamoDbStorage, ItemLayout);
 
 impl Fresh {
     fn new(layout: ItemLayout) -> Self {
-        Fresh(common::fresh_table("conformance", layout))
+        Fresh(common::fresh_table("conformance", layout), layout)
     }
+}
+
+/// The seed example's key scheme cannot list; the composite one can.
+fn capabilities(layout: ItemLayout) -> Capabilities {
+    Capabilities::all().enumeration(layout == ItemLayout::Composite)
 }
 
 impl StoreFactory for Fresh {
@@ -20,6 +25,10 @@ impl StoreFactory for Fresh {
 
     fn open(&self, namespace: &str) -> DynamoDbStorage {
         self.0.with_namespace(namespace)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.1)
     }
 }
 
@@ -35,6 +44,10 @@ impl StoreFactory for SeparateClients {
             .namespace(namespace)
             .open()
             .unwrap()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.1)
     }
 }
 

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use globus_tokens_core::raw::{json_type_name, pyjson};
 use globus_tokens_core::{
-    DEFAULT_NAMESPACE, Error, Result, TokenData, TokenDataLayout, WRITER_VERSION, json_type_name,
-    pyjson,
+    DEFAULT_NAMESPACE, Error, Result, TokenData, TokenDataLayout, WRITER_VERSION,
 };
 use serde_json::{Map, Value};
 

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs;
+use globus_tokens_core::raw::{fs, swap_matches};
 use globus_tokens_core::{
     DEFAULT_NAMESPACE, EnumerableTokenStorage, Result, SwapOutcome, TokenData, TokenResponse,
-    TokenStorage, UpdateFn, swap_matches,
+    TokenStorage, UpdateFn,
 };
 
 use crate::document::{Document, Format, Snapshot};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use globus_tokens_json::{JsonTokenStorage, SimpleJsonFileAdapter};
-use globus_tokens_testkit::StoreFactory;
+use globus_tokens_testkit::{Capabilities, StoreFactory};
 use tempfile::TempDir;
 
 /// A fresh directory per test case; every handle opens the same file in it.
@@ -29,8 +29,8 @@ impl StoreFactory for SimpleFactory {
         SimpleJsonFileAdapter::new(self.0.file())
     }
 
-    fn supports_namespaces(&self) -> bool {
-        false
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::all().namespaces(false)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use globus_tokens_core::fs::FileLock;
+use globus_tokens_core::raw::fs::FileLock;
 use globus_tokens_core::{EnumerableTokenStorage, Error, TokenData, TokenStorage};
 use globus_tokens_json::{JsonTokenStorage, SimpleJsonFileAdapter};
 

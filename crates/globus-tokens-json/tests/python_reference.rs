@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use globus_tokens_core::raw::pyjson;
 use globus_tokens_core::{
-    EnumerableTokenStorage, Error, TokenData, TokenResponse, TokenStorage, WRITER_VERSION, pyjson,
+    EnumerableTokenStorage, Error, TokenData, TokenResponse, TokenStorage, WRITER_VERSION,
 };
 use globus_tokens_json::{JsonTokenStorage, SimpleJsonFileAdapter};
 use serde_json::Value;

@@ -5,7 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use globus_tokens_core::{TokenDataLayout, TokenResponse, TokenStorage, pyjson};
+use globus_tokens_core::raw::pyjson;
+use globus_tokens_core::{TokenDataLayout, TokenResponse, TokenStorage};
 use globus_tokens_sqlite::SqliteAdapter;
 use rusqlite::{Connection, TransactionBehavior};
 

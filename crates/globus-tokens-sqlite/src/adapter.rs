@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use globus_tokens_core::{Error, Result, TokenStorage, pyjson};
+use globus_tokens_core::raw::pyjson;
+use globus_tokens_core::{Error, Result, TokenStorage};
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::{Map, Value};

@@ -1,7 +1,8 @@
 //! [`ConfigStorage`] for [`SqliteAdapter`]: named JSON objects in the `config_storage` table of
 //! schema-1 files (schema-2 files have none).
 
-use globus_tokens_core::{ConfigStorage, Error, Result, json_type_name};
+use globus_tokens_core::raw::json_type_name;
+use globus_tokens_core::{ConfigStorage, Error, Result};
 use serde_json::{Map, Value};
 
 use crate::adapter::{SqliteAdapter, json_text, parse_json_column};

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use globus_tokens_core::fs::{create_private_dir_all, open_private, parent_dir};
+use globus_tokens_core::raw::fs::{create_private_dir_all, open_private, parent_dir};
 use globus_tokens_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
 

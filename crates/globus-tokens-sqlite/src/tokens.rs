@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use globus_tokens_core::raw::swap_matches;
 use globus_tokens_core::{
     ConfigStorage, EnumerableTokenStorage, Error, Result, SwapOutcome, TokenData, TokenDataLayout,
-    TokenStorage, UpdateFn, swap_matches,
+    TokenStorage, UpdateFn,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, TransactionBehavior};

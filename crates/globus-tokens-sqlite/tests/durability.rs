@@ -339,7 +339,7 @@ proptest! {
                     );
                 }
                 Op::RawUpdate(rs, value) => {
-                    let text = globus_tokens_core::pyjson::to_string(
+                    let text = globus_tokens_core::raw::pyjson::to_string(
                         &data(rs, value).to_json_object(globus_tokens_core::TokenDataLayout::Legacy),
                     )
                     .unwrap();

@@ -11,7 +11,7 @@
 //! | `sqlite` | yes | [`SqliteAdapter`] (tokens and config, namespaced) |
 //! | `authorizers` | no | [`authorizers`]: `AuthClient`, the six authorizer kinds, `StorageAuthorizer` |
 //! | `dynamodb` | no | [`dynamodb`]: `DynamoDbStorage` (seed and composite item layouts, blocking and async), table creation |
-//! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and plain JSON login storage (implies `authorizers`) |
+//! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and `JsonLoginTokenStorage` (implies `authorizers`) |
 //! | `full` | no | all of the above |
 //!
 //! [`StoreSpec`] opens any store from a string such as `sqlite:~/.globus/tokens.db` or
@@ -40,7 +40,7 @@
 pub use globus_tokens_core::{
     Clock, ConfigStorage, DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, ManualClock,
     MemoryTokenStorage, Result, Secret, SwapOutcome, SystemClock, TokenData, TokenDataLayout,
-    TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION, fs, pyjson,
+    TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION,
 };
 
 pub use globus_tokens_spec::{OpenError, OpenMode, SpecError, StoreSpec};
@@ -48,6 +48,13 @@ pub use globus_tokens_spec::{OpenError, OpenMode, SpecError, StoreSpec};
 /// Store specifications in full: [`StoreSpec`] and its parts and errors.
 pub mod spec {
     pub use globus_tokens_spec::*;
+}
+
+/// For backend authors: durable file writes and locks, Python-compatible JSON text, backoff and
+/// compare-and-swap retries, the helpers the backends here are built from. Programs that store
+/// and load tokens do not need it.
+pub mod raw {
+    pub use globus_tokens_core::raw::*;
 }
 
 #[cfg(feature = "json")]

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use globus_tokens_core::{Result, SwapOutcome, TokenData, UpdateFn, swap_matches};
+use globus_tokens_core::raw::swap_matches;
+use globus_tokens_core::{Result, SwapOutcome, TokenData, UpdateFn};
 
 /// A file's token groups in file order.
 pub(crate) type Groups = Vec<(String, TokenData)>;

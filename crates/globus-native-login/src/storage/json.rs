@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs::{FileChange, read_if_exists, update_file};
-use globus_tokens_core::pyjson::{PythonFormatter, to_vec_with};
+use globus_tokens_core::raw::fs::{FileChange, read_if_exists, update_file};
+use globus_tokens_core::raw::json_type_name;
+use globus_tokens_core::raw::pyjson::{PythonFormatter, to_vec_with};
 use globus_tokens_core::{
     DEFAULT_NAMESPACE, EnumerableTokenStorage, Error, Result, TokenData, TokenDataLayout,
-    json_type_name,
 };
 use serde_json::{Map, Value};
 
@@ -30,28 +30,28 @@ use super::{LoginTokenStorage, UpdateTokensFn};
 /// namespaces), so any tool built on the storage traits can use the file.
 ///
 /// ```
-/// use globus_native_login::JsonTokenStorage;
+/// use globus_native_login::JsonLoginTokenStorage;
 /// use globus_tokens_core::{TokenData, TokenStorage};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let store = JsonTokenStorage::new(dir.path().join("mytokens.json"));
+/// let store = JsonLoginTokenStorage::new(dir.path().join("mytokens.json"));
 /// let data = TokenData::new("auth.globus.org", "openid", "AT", 2_000_000_000);
 /// store.store_token_data(&[(data.resource_server.clone(), data.clone())].into())?;
 /// assert_eq!(store.get_token_data("auth.globus.org")?, Some(data));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct JsonTokenStorage {
+pub struct JsonLoginTokenStorage {
     path: PathBuf,
 }
 
-impl JsonTokenStorage {
+impl JsonLoginTokenStorage {
     /// fair-research-login's default file name.
     pub const DEFAULT_FILENAME: &'static str = "mytokens.json";
 
     /// Storage in the JSON file at `path` (created on the first write).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        JsonTokenStorage { path: path.into() }
+        JsonLoginTokenStorage { path: path.into() }
     }
 
     /// The file.
@@ -100,7 +100,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Groups> {
         .collect()
 }
 
-impl LoginTokenStorage for JsonTokenStorage {
+impl LoginTokenStorage for JsonLoginTokenStorage {
     fn read_tokens(&self) -> Result<BTreeMap<String, TokenData>> {
         Ok(self.read_groups()?.into_iter().collect())
     }
@@ -128,7 +128,7 @@ impl LoginTokenStorage for JsonTokenStorage {
     }
 }
 
-impl GroupFile for JsonTokenStorage {
+impl GroupFile for JsonLoginTokenStorage {
     fn read_groups(&self) -> Result<Groups> {
         let Some(bytes) = read_if_exists(&self.path)? else {
             return Ok(Vec::new());
@@ -161,9 +161,9 @@ impl GroupFile for JsonTokenStorage {
     }
 }
 
-group_file_token_storage!(JsonTokenStorage, |_this| DEFAULT_NAMESPACE);
+group_file_token_storage!(JsonLoginTokenStorage, |_this| DEFAULT_NAMESPACE);
 
-impl EnumerableTokenStorage for JsonTokenStorage {
+impl EnumerableTokenStorage for JsonLoginTokenStorage {
     fn get_by_resource_server(&self) -> Result<BTreeMap<String, TokenData>> {
         self.read_tokens()
     }

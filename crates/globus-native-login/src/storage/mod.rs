@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use globus_tokens_core::{Error, Result, TokenData, TokenStorage};
 
-pub use json::JsonTokenStorage;
+pub use json::JsonLoginTokenStorage;
 pub use multiclient::MultiClientTokenStorage;
 pub(crate) use view::LoginStorageView;
 
@@ -36,11 +36,11 @@ pub type UpdateTokensFn<'a> = dyn FnMut(&mut BTreeMap<String, TokenData>) + 'a;
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use globus_native_login::{JsonTokenStorage, LoginTokenStorage};
+/// use globus_native_login::{JsonLoginTokenStorage, LoginTokenStorage};
 /// use globus_tokens_core::TokenData;
 ///
 /// let dir = tempfile::tempdir()?;
-/// let storage = JsonTokenStorage::new(dir.path().join("mytokens.json"));
+/// let storage = JsonLoginTokenStorage::new(dir.path().join("mytokens.json"));
 /// let tokens = BTreeMap::from([(
 ///     "auth.globus.org".to_owned(),
 ///     TokenData::new("auth.globus.org", "openid", "AT", 2_000_000_000),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use globus_tokens_core::fs::{FileChange, read_if_exists, update_file};
+use globus_tokens_core::raw::fs::{FileChange, read_if_exists, update_file};
 use globus_tokens_core::{EnumerableTokenStorage, Error, Result, Secret, TokenData};
 use serde_json::Map;
 

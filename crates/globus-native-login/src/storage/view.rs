@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use globus_tokens_core::raw::swap_matches;
 use globus_tokens_core::{
-    DEFAULT_NAMESPACE, Result, SwapOutcome, TokenData, TokenStorage, UpdateFn, swap_matches,
+    DEFAULT_NAMESPACE, Result, SwapOutcome, TokenData, TokenStorage, UpdateFn,
 };
 
 use super::{LoginTokenStorage, login_group};

@@ -55,7 +55,7 @@ pub fn parent_dir(path: &Path) -> PathBuf {
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("tokens.json");
-/// globus_tokens_core::fs::atomic_write(&path, b"{}").unwrap();
+/// globus_tokens_core::raw::fs::atomic_write(&path, b"{}").unwrap();
 /// assert_eq!(std::fs::read(&path).unwrap(), b"{}");
 /// ```
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -69,7 +69,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("plain.json");
-/// assert_eq!(globus_tokens_core::fs::resolve_symlinks(&path).unwrap(), path);
+/// assert_eq!(globus_tokens_core::raw::fs::resolve_symlinks(&path).unwrap(), path);
 /// ```
 pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     // The same bound as Linux's MAXSYMLINKS: beyond it, assume a loop.
@@ -120,7 +120,7 @@ pub enum FileChange {
 /// on return. An error from `change` or from the write leaves the file byte-for-byte as it was.
 ///
 /// ```
-/// use globus_tokens_core::fs::{update_file, FileChange};
+/// use globus_tokens_core::raw::fs::{update_file, FileChange};
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("counter");
 /// for _ in 0..3 {
@@ -287,7 +287,7 @@ pub fn open_private(path: &Path) -> io::Result<File> {
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let data = dir.path().join("tokens.json");
-/// let guard = globus_tokens_core::fs::FileLock::exclusive_for(&data).unwrap();
+/// let guard = globus_tokens_core::raw::fs::FileLock::exclusive_for(&data).unwrap();
 /// assert!(dir.path().join("tokens.json.lock").exists());
 /// drop(guard);
 /// ```

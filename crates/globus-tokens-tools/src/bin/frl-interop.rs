@@ -2,10 +2,10 @@
 //! files for the real fair-research-login 0.3.1 to read, and reads the files it writes.
 //!
 //! ```text
-//! frl_interop write DIR        write DIR/rust-frl.cfg (clients A and B) and DIR/rust-frl.json
-//! frl_interop read-python DIR  check Python's edits of DIR/rust-frl.*, read DIR/py-frl.*
+//! frl-interop write DIR        write DIR/rust-frl.cfg (clients A and B) and DIR/rust-frl.json
+//! frl-interop read-python DIR  check Python's edits of DIR/rust-frl.*, read DIR/py-frl.*
 //!                              exactly, then save one more group into DIR/py-frl.*
-//! frl_interop compare-fuzz DIR read every DIR/fuzz/*.cfg and compare with what
+//! frl-interop compare-fuzz DIR read every DIR/fuzz/*.cfg and compare with what
 //!                              fair-research-login made of it (DIR/fuzz/expected.json)
 //! ```
 //!
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use globus_authorizers::AuthClient;
 use globus_native_login::{
-    JsonTokenStorage, LoginTokenStorage, MultiClientTokenStorage, NativeClient,
+    JsonLoginTokenStorage, LoginTokenStorage, MultiClientTokenStorage, NativeClient,
 };
 use globus_tokens_core::TokenData;
 
@@ -195,9 +195,12 @@ fn write(dir: &Path, checks: &mut Checks) {
     checks.check(
         "Rust writes rust-frl.json with NativeClient::save_tokens",
         || {
-            client(CLIENT_A, JsonTokenStorage::new(dir.join("rust-frl.json")))?
-                .save_tokens(&rust_a())
-                .map_err(|e| e.to_string())
+            client(
+                CLIENT_A,
+                JsonLoginTokenStorage::new(dir.join("rust-frl.json")),
+            )?
+            .save_tokens(&rust_a())
+            .map_err(|e| e.to_string())
         },
     );
 }
@@ -234,7 +237,10 @@ fn read_python(dir: &Path, checks: &mut Checks) {
         "Rust reads fair-research-login's edit of rust-frl.json",
         || {
             expect(
-                load(CLIENT_A, JsonTokenStorage::new(dir.join("rust-frl.json")))?,
+                load(
+                    CLIENT_A,
+                    JsonLoginTokenStorage::new(dir.join("rust-frl.json")),
+                )?,
                 merged(rust_a(), py_edit()),
             )
         },
@@ -259,7 +265,12 @@ fn read_python(dir: &Path, checks: &mut Checks) {
     );
     checks.check(
         "Rust reads py-frl.json written by fair-research-login",
-        || expect(load(CLIENT_A, JsonTokenStorage::new(&py_json))?, py_a()),
+        || {
+            expect(
+                load(CLIENT_A, JsonLoginTokenStorage::new(&py_json))?,
+                py_a(),
+            )
+        },
     );
     checks.check(
         "Rust saves a group into fair-research-login's py-frl.cfg and py-frl.json",
@@ -267,7 +278,7 @@ fn read_python(dir: &Path, checks: &mut Checks) {
             client(CLIENT_A, MultiClientTokenStorage::new(&py_cfg, CLIENT_A))?
                 .save_tokens(&rust_edit())
                 .map_err(|e| e.to_string())?;
-            client(CLIENT_A, JsonTokenStorage::new(&py_json))?
+            client(CLIENT_A, JsonLoginTokenStorage::new(&py_json))?
                 .save_tokens(&rust_edit())
                 .map_err(|e| e.to_string())
         },
@@ -352,7 +363,7 @@ fn main() {
     let (command, dir) = match args.as_slice() {
         [_, command, dir] => (command.as_str(), PathBuf::from(dir)),
         _ => {
-            eprintln!("usage: frl_interop (write | read-python | compare-fuzz) DIR");
+            eprintln!("usage: frl-interop (write | read-python | compare-fuzz) DIR");
             std::process::exit(2);
         }
     };

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! For each backend, in a fresh file under DIR: store the 3-resource-server token response
-//! (`examples/data/response-authorization-code.json`) repeatedly, then read one resource
+//! (`crates/globus-tokens-tools/data/response-authorization-code.json`) repeatedly, then read one resource
 //! server back repeatedly. Each sample times one store, or `--get-batch` gets; the median
 //! over samples, in nanoseconds per operation, is printed as one JSON line per measurement:
 //! `{"lang": "rust", "backend": "sqlite", "op": "get", "median_ns": 1234.5, ...}`.

@@ -158,7 +158,7 @@ impl Formatter for PythonFormatter {
 ///
 /// ```
 /// use serde_json::json;
-/// let text = globus_tokens_core::pyjson::to_vec(&json!({"a": [1, null], "é": "x"})).unwrap();
+/// let text = globus_tokens_core::raw::pyjson::to_vec(&json!({"a": [1, null], "é": "x"})).unwrap();
 /// assert_eq!(text, br#"{"a": [1, null], "\u00e9": "x"}"#);
 /// ```
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {

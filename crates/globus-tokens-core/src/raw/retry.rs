@@ -7,7 +7,7 @@
 //! get exact waits. The Globus Auth client and the DynamoDB backend both use it.
 //!
 //! [`update_with_compare_and_swap`] is the read-modify-write loop that
-//! [`TokenStorage::update_token_data`](crate::TokenStorage::update_token_data) runs by default;
+//! [`TokenStorage::update_token_data`] runs by default;
 //! a backend that overrides `update_token_data` (say, to serialise threads first) calls it too.
 //! When every attempt is used up the error says so ([`Error::RetriesExhausted`]) and is not
 //! temporary: the caller's own retry loop must not start another round.
@@ -22,7 +22,7 @@ use crate::token::TokenData;
 ///
 /// ```
 /// use std::time::Duration;
-/// use globus_tokens_core::retry::BackoffConfig;
+/// use globus_tokens_core::raw::retry::BackoffConfig;
 /// let config = BackoffConfig { init_backoff: Duration::from_millis(250), ..BackoffConfig::default() };
 /// assert_eq!(config.max_backoff, Duration::from_secs(15));
 /// ```
@@ -54,7 +54,7 @@ pub type RandomSource = Box<dyn FnMut() -> f64 + Send + Sync>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use globus_tokens_core::retry::{Backoff, BackoffConfig};
+/// use globus_tokens_core::raw::retry::{Backoff, BackoffConfig};
 /// let config = BackoffConfig { init_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(10), base: 2.0 };
 /// // Always the top of the range, for a predictable example.
 /// let mut backoff = Backoff::with_random(&config, Box::new(|| 0.999_999_999));
@@ -188,7 +188,7 @@ impl CasRetry {
 /// [`Error::RetriesExhausted`] (not temporary).
 ///
 /// ```
-/// use globus_tokens_core::retry::{CasRetry, update_with_compare_and_swap};
+/// use globus_tokens_core::raw::retry::{CasRetry, update_with_compare_and_swap};
 /// use globus_tokens_core::{MemoryTokenStorage, TokenData};
 /// let store = MemoryTokenStorage::new();
 /// let stored = update_with_compare_and_swap(&store, "rs", &mut |current| {

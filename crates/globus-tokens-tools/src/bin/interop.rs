@@ -13,7 +13,7 @@
 //!
 //! Every check prints one line, `ok - rust: ...` or `not ok - rust: ...: why`; the exit status
 //! is 1 if any check failed, 2 on a usage error. The expected values come from
-//! `examples/data/interop-tokens.json`, shared with `scripts/python/interop_check.py`.
+//! `crates/globus-tokens-tools/data/interop-tokens.json`, shared with `scripts/python/interop_check.py`.
 //!
 //! The tokens here are made-up test values, so mismatches are shown in full.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -83,7 +83,7 @@ struct Spec(Value);
 impl Spec {
     fn load() -> Self {
         Spec(serde_json::from_str(SPEC).unwrap_or_else(|err| {
-            panic!("examples/data/interop-tokens.json is not valid JSON: {err}")
+            panic!("crates/globus-tokens-tools/data/interop-tokens.json is not valid JSON: {err}")
         }))
     }
 
