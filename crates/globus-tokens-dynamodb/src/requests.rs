@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, WriteRequest};
+use globus_tokens_core::raw::retry::{Backoff, BackoffConfig};
 use globus_tokens_core::{Error, Result, TokenData};
 
 use crate::error::{ErrorKind, backend_error, from_sdk};
@@ -76,16 +77,13 @@ pub(crate) async fn query_namespace(shared: &Shared, namespace: &str) -> Result<
     Ok(items)
 }
 
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    // 25 ms, 50 ms, ... capped at 1.6 s, with up to 50% jitter from the clock's nanoseconds.
-    let base = 25u64 << attempt.min(6);
-    let jitter = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0),
-    ) % (base / 2 + 1);
-    Duration::from_millis(base + jitter)
+/// The backoff between retried writes: 25 ms growing to 1.6 s, with jitter (core's one backoff).
+pub(crate) fn write_backoff() -> Backoff {
+    Backoff::new(&BackoffConfig {
+        init_backoff: Duration::from_millis(25),
+        max_backoff: Duration::from_millis(1600),
+        base: 2.0,
+    })
 }
 
 /// Write items: one `PutItem` for one item, else `TransactWriteItems` per 100 items (each
@@ -117,6 +115,7 @@ pub(crate) async fn write_items(shared: &Shared, items: Vec<Item>) -> Result<()>
                     writes.push(TransactWriteItem::builder().put(put).build());
                 }
                 let mut attempt = 0;
+                let mut backoff = write_backoff();
                 loop {
                     let result = shared
                         .client
@@ -132,7 +131,7 @@ pub(crate) async fn write_items(shared: &Shared, items: Vec<Item>) -> Result<()>
                                 && attempt + 1 < WRITE_ATTEMPTS =>
                         {
                             attempt += 1;
-                            tokio::time::sleep(backoff(attempt)).await;
+                            tokio::time::sleep(backoff.next()).await;
                         }
                         Err(err) => return Err(err),
                     }
@@ -146,6 +145,7 @@ pub(crate) async fn write_items(shared: &Shared, items: Vec<Item>) -> Result<()>
 /// One `BatchWriteItem` of at most 25 requests, resending unprocessed items with backoff.
 pub(crate) async fn batch_write(shared: &Shared, mut requests: Vec<WriteRequest>) -> Result<()> {
     let mut attempt = 0;
+    let mut backoff = write_backoff();
     while !requests.is_empty() {
         let output = shared
             .client
@@ -174,7 +174,7 @@ pub(crate) async fn batch_write(shared: &Shared, mut requests: Vec<WriteRequest>
                 ),
             ));
         }
-        tokio::time::sleep(backoff(attempt)).await;
+        tokio::time::sleep(backoff.next()).await;
     }
     Ok(())
 }

@@ -5,14 +5,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
 use aws_sdk_dynamodb::Client;
+use globus_tokens_core::raw::retry::{CasRetry, update_with_compare_and_swap};
 use globus_tokens_core::{
     EnumerableTokenStorage, Error, Result, SwapOutcome, TokenData, TokenResponse, TokenStorage,
     UpdateFn,
 };
 
-use crate::error::{BACKEND, ErrorKind, backend_error};
+use crate::error::BACKEND;
 use crate::item::ItemLayout;
-use crate::requests::backoff;
 use crate::runtime::RuntimeThread;
 
 /// What every handle on one table shares.
@@ -250,7 +250,6 @@ impl TokenStorage for DynamoDbStorage {
         resource_server: &str,
         update: &mut UpdateFn<'_>,
     ) -> Result<Option<TokenData>> {
-        const ATTEMPTS: usize = 32;
         let lock = update_lock(format!(
             "{}\u{0}{}\u{0}{}\u{0}{}",
             self.shared.location, self.shared.table, self.namespace, resource_server
@@ -258,27 +257,7 @@ impl TokenStorage for DynamoDbStorage {
         let _guard = lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut current = self.get_token_data(resource_server)?;
-        for attempt in 0..ATTEMPTS {
-            let Some(mut new) = update(current.as_ref()) else {
-                return Ok(current);
-            };
-            new.resource_server = resource_server.to_owned();
-            match self.compare_and_swap(current.as_ref(), &new)? {
-                SwapOutcome::Swapped => return Ok(Some(new)),
-                SwapOutcome::Conflict(now_stored) => current = now_stored,
-                _ => current = self.get_token_data(resource_server)?,
-            }
-            if attempt > 2 {
-                std::thread::sleep(backoff(attempt as u32 - 2));
-            }
-        }
-        Err(backend_error(
-            ErrorKind::TransactionConflict,
-            None,
-            self.location_of(resource_server),
-            format!("gave up after {ATTEMPTS} conflicting concurrent updates"),
-        ))
+        update_with_compare_and_swap(self, resource_server, update, &CasRetry::default())
     }
 
     fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {

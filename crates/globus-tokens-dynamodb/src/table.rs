@@ -10,8 +10,9 @@ use aws_sdk_dynamodb::types::{
 use globus_tokens_core::Result;
 
 use crate::error::{ErrorKind, backend_error, from_sdk};
-use crate::requests::{backoff, build_error};
+use crate::requests::build_error;
 use crate::storage::{DynamoDbStorage, Shared};
+use globus_tokens_core::raw::retry::{Backoff, BackoffConfig};
 
 /// Billing mode for [`DynamoDbStorage::create_table`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -245,7 +246,12 @@ async fn create_table(shared: Arc<Shared>, options: CreateTableOptions) -> Resul
         .await
         .map_err(|err| from_sdk(err, "CreateTable", &shared.location))?;
     let deadline = Instant::now() + options.wait;
-    let mut attempt = 0;
+    // Poll often: a new table usually turns ACTIVE within a second or two.
+    let mut backoff = Backoff::new(&BackoffConfig {
+        init_backoff: Duration::from_millis(25),
+        max_backoff: Duration::from_millis(400),
+        base: 2.0,
+    });
     loop {
         match describe(&shared).await {
             Ok(table) if table.table_status() == Some(&TableStatus::Active) => return Ok(()),
@@ -262,7 +268,6 @@ async fn create_table(shared: Arc<Shared>, options: CreateTableOptions) -> Resul
                 format!("table not ACTIVE within {:?}", options.wait),
             ));
         }
-        attempt += 1;
-        tokio::time::sleep(backoff(attempt.min(4)).min(deadline - Instant::now())).await;
+        tokio::time::sleep(backoff.next().min(deadline - Instant::now())).await;
     }
 }
