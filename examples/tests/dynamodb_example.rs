@@ -235,7 +235,7 @@ fn missing_credentials_are_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("credentials refused or missing"),
+        stderr.contains("no AWS credentials found") && stderr.contains("AWS_ACCESS_KEY_ID"),
         "{stderr}"
     );
 }
