@@ -71,7 +71,7 @@ const SELECT_ALL_NAMESPACES: &str = "SELECT namespace FROM token_storage UNION \
 ///
 /// # Configuration
 ///
-/// Schema-1 files keep named JSON objects in `config_storage` ([`ConfigStorage`]). Schema-2
+/// Schema-1 files keep named JSON objects in `config_storage` ([`ConfigStorage`](globus_tokens_core::ConfigStorage)). Schema-2
 /// files have no such table and this crate does not add one (a Python `SQLiteTokenStorage`
 /// must keep reading the file as it wrote it): config calls on them fail with
 /// [`Error::Unsupported`] explaining why. [`TokenStorage::as_config_storage`] returns
@@ -190,7 +190,7 @@ impl SqliteAdapter {
 
     /// Every namespace holding tokens or configuration, sorted (globus-sdk's
     /// `iter_namespaces(include_config_namespaces=True)`). For schema-2 files, which have no
-    /// configuration, the same as [`EnumerableTokenStorage::namespaces`].
+    /// configuration, the same as [`EnumerableTokenStorage::namespaces`](globus_tokens_core::EnumerableTokenStorage::namespaces).
     pub fn namespaces_including_config(&self) -> Result<Vec<String>> {
         let sql = if self.shared.schema.has_config_storage() {
             SELECT_ALL_NAMESPACES
