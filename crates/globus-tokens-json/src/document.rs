@@ -64,7 +64,7 @@ impl Format {
         }
     }
 
-    fn from_version(version: &str) -> Option<Self> {
+    pub(crate) fn from_version(version: &str) -> Option<Self> {
         match version {
             "1.0" => Some(Format::V1),
             "2.0" => Some(Format::V2),
@@ -485,6 +485,16 @@ mod tests {
             format!("{:?}", snapshot.as_ref().err()),
             "Document::parse and Snapshot::parse disagree on {text}"
         );
+        // The fast read path may decline any file, but must never accept one these refuse
+        // or find a different entry.
+        for namespace in ["DEFAULT", "user"] {
+            if let Some(found) = crate::fast_read::get(text.as_bytes(), reader, namespace, "rs") {
+                let full = Snapshot::parse(path, text.as_bytes(), reader).unwrap_or_else(|err| {
+                    panic!("the fast path accepted {text}, which the full parse refuses: {err}")
+                });
+                assert_eq!(found, full.get(namespace, "rs"), "on {text}");
+            }
+        }
         document
     }
 

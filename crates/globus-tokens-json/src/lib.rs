@@ -45,6 +45,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod document;
+mod fast_read;
 mod store;
 
 pub use store::{JsonTokenStorage, SimpleJsonFileAdapter};

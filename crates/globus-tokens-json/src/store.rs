@@ -12,6 +12,7 @@ use globus_tokens_core::{
 };
 
 use crate::document::{Document, Format, Snapshot};
+use crate::fast_read;
 
 /// globus-sdk's `SimpleJSONFileAdapter`: tokens for one user in a format-`"1.0"` JSON file.
 ///
@@ -326,7 +327,13 @@ impl JsonFile {
     }
 
     pub(crate) fn get_token_data(&self, resource_server: &str) -> Result<Option<TokenData>> {
-        Ok(self.load()?.get(&self.namespace, resource_server))
+        let Some(bytes) = fs::read_if_exists(&self.path)? else {
+            return Ok(None);
+        };
+        if let Some(found) = fast_read::get(&bytes, self.format, &self.namespace, resource_server) {
+            return Ok(found);
+        }
+        Ok(Snapshot::parse(&self.path, &bytes, self.format)?.get(&self.namespace, resource_server))
     }
 
     pub(crate) fn remove_token_data(&self, resource_server: &str) -> Result<bool> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use globus_tokens_core::raw::swap_matches;
+use globus_tokens_core::raw::{swap_matches, token_json};
 use globus_tokens_core::{
     ConfigStorage, EnumerableTokenStorage, Error, Result, SwapOutcome, TokenData, TokenDataLayout,
     TokenStorage, UpdateFn,
@@ -49,6 +49,13 @@ impl SqliteAdapter {
 
     /// Parse a stored `token_data_json` value; errors name the row, never its content.
     fn parse_token(&self, value: ValueRef<'_>, resource_server: &str) -> Result<TokenData> {
+        // One pass for the usual well-formed entry; the full read below for anything else,
+        // which gives the same data or the precise error.
+        if let ValueRef::Text(bytes) | ValueRef::Blob(bytes) = value
+            && let Some(data) = token_json::token_data(bytes, resource_server)
+        {
+            return Ok(data);
+        }
         let json = parse_json_column(value, "token_data_json")
             .map_err(|reason| Error::invalid_data(self.token_location(resource_server), reason))?;
         // The location is only needed on failure; build it then.

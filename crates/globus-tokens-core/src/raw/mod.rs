@@ -8,6 +8,8 @@
 //! - [`fs`]: durable owner-only file writes, the locked read-modify-write cycle
 //!   ([`fs::update_file`]) and the sidecar-file lock every file store uses;
 //! - [`pyjson`]: JSON text byte-for-byte as Python's `json.dumps` writes it;
+//! - [`token_json`]: one token entry read from JSON text in one pass, without a
+//!   `serde_json::Value` tree (the read path of every store that keeps entries as JSON);
 //! - [`retry`]: the jittered [`retry::Backoff`] and the compare-and-swap update loop for
 //!   backends without locks;
 //! - [`swap_matches`], for implementing [`TokenStorage::compare_and_swap`], and
@@ -18,6 +20,7 @@
 pub mod fs;
 pub mod pyjson;
 pub mod retry;
+pub mod token_json;
 
 pub use crate::token::json_type_name;
 
