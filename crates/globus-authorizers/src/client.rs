@@ -475,6 +475,47 @@ impl AuthClient {
             .map_err(|err| invalid(err.to_string()))
     }
 
+    /// GET `url` (absolute) with the retries and error mapping of every other call, without
+    /// client credentials; `bearer`, if any, is sent as `Authorization: Bearer` and kept out
+    /// of errors. Returns the status and the JSON body; errors name `url` (without its query)
+    /// and the status.
+    pub(crate) fn get_json(
+        &self,
+        url: &str,
+        bearer: Option<&Secret>,
+    ) -> Result<(u16, serde_json::Value)> {
+        let endpoint = url.split('?').next().unwrap_or(url);
+        let redactor = Redactor::new(bearer.map(Secret::expose));
+        let reply = Sender {
+            agent: &self.agent,
+            base_url: &self.base_url,
+            authorization: bearer.map(|token| format!("Bearer {}", token.expose())),
+            retry: self.retry,
+            random: &self.random,
+        }
+        .get(url, endpoint, &redactor)?;
+        let invalid = |reason: String| AuthError::InvalidResponse {
+            endpoint: endpoint.to_owned(),
+            status: reply.status,
+            reason,
+        };
+        if !reply.content_type.contains("json") {
+            return Err(invalid(format!(
+                "expected a JSON body, got {}",
+                describe_content_type(&reply.content_type)
+            )));
+        }
+        match serde_json::from_slice(&reply.body) {
+            Ok(value) => Ok((reply.status, value)),
+            Err(_) if reply.body.is_empty() => Err(invalid("the body is empty".to_owned())),
+            Err(err) => Err(invalid(format!(
+                "the body is not valid JSON (line {}, column {})",
+                err.line(),
+                err.column()
+            ))),
+        }
+    }
+
     /// POST with retries; server text in errors is cleaned of `secrets` and the client secret.
     fn post<'s>(
         &self,

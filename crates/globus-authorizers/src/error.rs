@@ -56,7 +56,8 @@ pub enum AuthError {
     /// Globus Auth answered with an error status.
     #[error("{endpoint} returned HTTP {status}{}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(), if message.is_empty() { String::new() } else { format!(": {message}") })]
     Api {
-        /// The endpoint path, e.g. `v2/oauth2/token`.
+        /// The endpoint path, e.g. `v2/oauth2/token`, or the URL of a GET (the discovery
+        /// document, the key set, consents).
         endpoint: String,
         /// HTTP status.
         status: u16,
@@ -69,7 +70,7 @@ pub enum AuthError {
     /// The request did not complete: connection refused or reset, DNS failure, timeout.
     #[error("{endpoint}: {kind}: {message}")]
     Transport {
-        /// The endpoint path.
+        /// The endpoint path, or the URL of a GET.
         endpoint: String,
         /// What kind of failure.
         kind: TransportErrorKind,
@@ -77,10 +78,11 @@ pub enum AuthError {
         message: String,
     },
 
-    /// A success status with a body that is not a usable token response.
+    /// A success status with a body that is not a usable answer (token response, discovery
+    /// document, key set, consents).
     #[error("{endpoint} returned an unusable response (HTTP {status}): {reason}")]
     InvalidResponse {
-        /// The endpoint path.
+        /// The endpoint path, or the URL of a GET.
         endpoint: String,
         /// HTTP status.
         status: u16,

@@ -4,7 +4,12 @@
 //! `globus_sdk.AuthClient`:
 //!
 //! - [`AuthClient`]: refresh-token, client-credentials and authorization-code (PKCE S256)
-//!   grants, revocation and authorize URLs, over ureq with timeouts and bounded retries;
+//!   grants, revocation and authorize URLs, over ureq with timeouts and bounded retries; the
+//!   OpenID Connect discovery document and key set ([`AuthClient::get_openid_configuration`],
+//!   [`AuthClient::get_jwks`]) and a user's consents ([`AuthClient::get_consents`]);
+//! - `IdTokenDecoder` (cargo feature `id-token`, off by default because it brings RSA code):
+//!   verifies Globus Auth id_tokens as globus-sdk's `IDTokenDecoder` does (signature from the
+//!   cached key set, algorithm, issuer, audience, expiry with a leeway on the injected clock);
 //! - [`GlobusAuthorizer`] and its kinds: [`NullAuthorizer`], [`BasicAuthorizer`],
 //!   [`AccessTokenAuthorizer`], [`RenewingAuthorizer`], [`RefreshTokenAuthorizer`],
 //!   [`ClientCredentialsAuthorizer`], and [`StorageAuthorizer`], which renews through a shared
@@ -34,9 +39,13 @@
 
 mod authorizer;
 mod client;
+mod consents;
 mod env;
 mod error;
 mod http;
+#[cfg(feature = "id-token")]
+mod id_token;
+mod oidc;
 mod pkce;
 mod redact;
 mod renewing;
@@ -46,6 +55,7 @@ mod transport;
 
 pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
 pub use client::{AuthClient, AuthClientBuilder, AuthorizeParams};
+pub use consents::Consents;
 pub use env::{
     ENVIRONMENT_VAR, HTTP_TIMEOUT_VAR, KNOWN_ENVIRONMENTS, REQUESTS_CA_BUNDLE_VAR,
     SERVICE_URL_AUTH_VAR, SSL_CERT_FILE_VAR, SdkEnv, TlsVerification, VERIFY_SSL_VAR,
@@ -53,6 +63,10 @@ pub use env::{
 };
 pub use error::{AuthError, Result, TransportErrorKind};
 pub use http::{AuthorizedAgent, HttpReply};
+#[cfg(feature = "id-token")]
+#[cfg_attr(docsrs, doc(cfg(feature = "id-token")))]
+pub use id_token::{IdTokenClaims, IdTokenDecoder, IdTokenError, IdentitySetEntry};
+pub use oidc::{InvalidDocument, Jwk, JwkSet, OpenIdConfiguration};
 pub use pkce::PkceVerifier;
 pub use renewing::{
     ClientCredentialsAuthorizer, ClientCredentialsSource, EXPIRES_ADJUST_SECONDS, OnRefresh,

@@ -1,4 +1,5 @@
-//! Sending one form to Globus Auth: retries with backoff, typed errors, redacted server text.
+//! Sending one request to Globus Auth (a form POST or a GET): retries with backoff, typed
+//! errors, redacted server text.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,15 @@ pub(crate) enum Call {
     ClientCredentials,
     AuthorizationCode,
     Revoke,
+    /// Not a grant: discovery, keys, consents.
+    Other,
+}
+
+/// The method and body of a request.
+#[derive(Debug, Clone, Copy)]
+enum Method<'a> {
+    Get,
+    PostForm(&'a [(&'a str, &'a str)]),
 }
 
 /// A 2xx reply.
@@ -90,8 +100,8 @@ pub(crate) struct Sender<'a> {
 }
 
 impl Sender<'_> {
-    /// POST `form` to `endpoint` with retries; the 2xx reply, or a typed error whose server
-    /// text went through `redactor`.
+    /// POST `form` to `endpoint` (a path under the base URL) with retries; the 2xx reply, or
+    /// a typed error whose server text went through `redactor`.
     pub(crate) fn post_form(
         &self,
         endpoint: &'static str,
@@ -100,6 +110,23 @@ impl Sender<'_> {
         redactor: &Redactor,
     ) -> Result<Success> {
         let url = format!("{}{endpoint}", self.base_url);
+        self.send(&url, endpoint, Method::PostForm(form), call, redactor)
+    }
+
+    /// GET `url` (absolute) with the same retries and errors as [`Sender::post_form`]; errors
+    /// name the request as `endpoint`.
+    pub(crate) fn get(&self, url: &str, endpoint: &str, redactor: &Redactor) -> Result<Success> {
+        self.send(url, endpoint, Method::Get, Call::Other, redactor)
+    }
+
+    fn send(
+        &self,
+        url: &str,
+        endpoint: &str,
+        method: Method<'_>,
+        call: Call,
+        redactor: &Redactor,
+    ) -> Result<Success> {
         let mut backoff = match self.random {
             Some(random) => {
                 let random = Arc::clone(random);
@@ -111,7 +138,7 @@ impl Sender<'_> {
         let mut attempt = 1;
         loop {
             tracing::debug!(endpoint, attempt, "sending request to Globus Auth");
-            let (outcome, retry_after) = match self.post_once(&url, endpoint, form) {
+            let (outcome, retry_after) = match self.send_once(url, endpoint, method) {
                 Ok(reply) => {
                     let retry_after = reply.retry_after;
                     (reply.into_success(endpoint, call, redactor), retry_after)
@@ -153,14 +180,25 @@ impl Sender<'_> {
         }
     }
 
-    fn post_once(&self, url: &str, endpoint: &str, form: &[(&str, &str)]) -> Result<Reply> {
-        let mut request = self.agent.post(url).header("Accept", "application/json");
-        if let Some(authorization) = &self.authorization {
-            request = request.header("Authorization", authorization);
-        }
-        let mut response = request
-            .send_form(form.iter().copied())
-            .map_err(|err| transport_error(endpoint, url, err))?;
+    fn send_once(&self, url: &str, endpoint: &str, method: Method<'_>) -> Result<Reply> {
+        let authorization = self.authorization.as_deref();
+        let sent = match method {
+            Method::Get => {
+                let mut request = self.agent.get(url).header("Accept", "application/json");
+                if let Some(authorization) = authorization {
+                    request = request.header("Authorization", authorization);
+                }
+                request.call()
+            }
+            Method::PostForm(form) => {
+                let mut request = self.agent.post(url).header("Accept", "application/json");
+                if let Some(authorization) = authorization {
+                    request = request.header("Authorization", authorization);
+                }
+                request.send_form(form.iter().copied())
+            }
+        };
+        let mut response = sent.map_err(|err| transport_error(endpoint, url, err))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response

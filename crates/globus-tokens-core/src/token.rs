@@ -303,7 +303,8 @@ impl TokenGrant {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenResponse {
     grants: Vec<TokenGrant>,
-    id_token: Option<String>,
+    /// A `Secret`, so that `Debug` shows a fingerprint rather than the token.
+    id_token: Option<Secret>,
     received_at_seconds: i64,
 }
 
@@ -355,7 +356,7 @@ impl TokenResponse {
                 }
                 id_token = match top.get("id_token") {
                     None | Some(Value::Null) => None,
-                    Some(Value::String(token)) => Some(token.clone()),
+                    Some(Value::String(token)) => Some(Secret::new(token.clone())),
                     Some(other) => {
                         return Err(Error::InvalidTokenResponse {
                             reason: format!(
@@ -399,7 +400,7 @@ impl TokenResponse {
     ) -> Self {
         TokenResponse {
             grants,
-            id_token,
+            id_token: id_token.map(Secret::new),
             received_at_seconds,
         }
     }
@@ -437,7 +438,22 @@ impl TokenResponse {
 
     /// The OpenID Connect `id_token`, as text, when the response had one.
     pub fn id_token(&self) -> Option<&str> {
-        self.id_token.as_deref()
+        self.id_token.as_ref().map(Secret::expose)
+    }
+
+    /// The OpenID Connect `id_token` as a [`Secret`] (for verification, e.g. by
+    /// globus-authorizers' `IdTokenDecoder`), when the response had one.
+    ///
+    /// ```
+    /// use globus_tokens_core::TokenResponse;
+    /// let body = br#"{"access_token": "AT", "scope": "openid", "expires_in": 60,
+    ///     "resource_server": "auth.globus.org", "id_token": "header.payload.signature"}"#;
+    /// let response = TokenResponse::from_json_at(body, 0).unwrap();
+    /// assert_eq!(response.id_token_secret().unwrap().expose(), "header.payload.signature");
+    /// assert!(!format!("{response:?}").contains("payload"));
+    /// ```
+    pub fn id_token_secret(&self) -> Option<&Secret> {
+        self.id_token.as_ref()
     }
 
     /// When the response was received, in seconds since the Unix epoch.
@@ -451,7 +467,7 @@ impl TokenResponse {
     /// response came straight from the token endpoint over TLS, which OpenID Connect Core
     /// (section 3.1.3.7) accepts in place of signature validation.
     pub fn identity_id(&self) -> Option<String> {
-        let payload = self.id_token.as_deref()?.split('.').nth(1)?;
+        let payload = self.id_token.as_ref()?.expose().split('.').nth(1)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .ok()?;

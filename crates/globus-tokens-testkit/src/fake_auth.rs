@@ -9,13 +9,26 @@
 //! | `POST v2/oauth2/token/revoke` | marks a token revoked; `200 {"active": false}` |
 //! | `GET v2/oauth2/authorize` | `302` to `redirect_uri?code=..&state=..` (or an `error=` redirect) |
 //! | `GET v2/test/protected` | `200 {"ok":true}` for `Authorization: Bearer <valid access token>`, else `401` |
+//! | `GET .well-known/openid-configuration` | Globus Auth's discovery document: `issuer` (the base URL without its `/`, or [`FakeAuthServer::set_issuer`]), `jwks_uri` = `{base}jwk.json`, `id_token_signing_alg_values_supported: ["RS512"]`, endpoints |
+//! | `GET jwk.json` | `{"keys": [{"alg": "RS512", "e", "kid", "kty": "RSA", "n", "use": "sig"}]}`: the current test signing key ([`FakeAuthServer::rotate_signing_key`]) |
+//! | `GET v2/api/identities/{id}/consents[?all=true]` | `{"consents": [...]}` for `Authorization: Bearer <valid auth.globus.org token>` of that identity: the trees rooted at the token's client, or every tree with `all=true` (needs the `view_consents` scope); `401` / `403` otherwise |
 //!
 //! Anything else is `404` (`405` for a known path with the wrong method). Every response
 //! carries `Connection: close`, so every request arrives on a new connection.
 //!
-//! Faults can be injected into the token endpoint with [`FakeAuthServer::fail_next`] and into
-//! the revoke endpoint with [`FakeAuthServer::fail_next_revoke`], and every request is
-//! recorded ([`FakeAuthServer::requests`]).
+//! `id_token`s (issued by the code grant when `openid` was asked for) are RS512 JWTs signed
+//! with one of two test-only keys embedded in the testkit, carrying Globus Auth's claims for
+//! the fake's one user ([`IDENTITY_ID`]); [`FakeAuthServer::set_id_token_fault`] makes them
+//! forged, expired-by-lifetime, for another audience, and so on, and [`FakeAuthServer::id_token`]
+//! signs any token a test needs. Approving an authorize request records consents for its
+//! scopes, dependent scopes (`scope[dep1 dep2[dep3]]`) included;
+//! [`FakeAuthServer::grant_consents`] and [`FakeAuthServer::remove_consent`] change them
+//! directly.
+//!
+//! Faults can be injected into the token endpoint with [`FakeAuthServer::fail_next`], into
+//! the revoke endpoint with [`FakeAuthServer::fail_next_revoke`] and into any other path with
+//! [`FakeAuthServer::fail_next_path`], and every request is recorded
+//! ([`FakeAuthServer::requests`]).
 //!
 //! ```
 //! use globus_tokens_testkit::fake_auth::FakeAuthServer;
@@ -31,7 +44,9 @@
 //! assert!(server.is_valid_refresh_token(&rt));
 //! ```
 
+mod consents;
 mod http;
+mod oidc;
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -45,7 +60,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
+use self::consents::{ConsentStore, consents_endpoint, consents_identity};
 use self::http::{HttpRequest, Listener, Reply};
+use self::oidc::OidcState;
+pub use self::oidc::{
+    IDENTITY_EMAIL, IDENTITY_NAME, IDENTITY_PROVIDER, IdTokenBuilder, IdTokenFault,
+    SIGNING_ALGORITHM, SIGNING_KEY_IDS,
+};
 
 /// The identity id (`sub`) in every `id_token` the server issues.
 pub const IDENTITY_ID: &str = "8f7e9c1a-3b5d-4e2f-9a6b-0c1d2e3f4a5b";
@@ -60,11 +81,18 @@ const TOKEN_PATH: &str = "/v2/oauth2/token";
 const REVOKE_PATH: &str = "/v2/oauth2/token/revoke";
 const AUTHORIZE_PATH: &str = "/v2/oauth2/authorize";
 const PROTECTED_PATH: &str = "/v2/test/protected";
+const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+const JWKS_PATH: &str = "/jwk.json";
+const IDENTITIES_PREFIX: &str = "/v2/api/identities/";
+/// The scope that lets a token list every consent of its identity (`?all=true`).
+pub const VIEW_CONSENTS_SCOPE: &str = "urn:globus:auth:scope:auth.globus.org:view_consents";
 
-/// A fault injected into the token endpoint by [`FakeAuthServer::fail_next`].
+/// A fault injected into the token endpoint by [`FakeAuthServer::fail_next`] (the revoke
+/// endpoint by [`FakeAuthServer::fail_next_revoke`], any other path by
+/// [`FakeAuthServer::fail_next_path`]).
 ///
-/// Each queued failure replaces the normal handling of one `POST v2/oauth2/token` request
-/// (the request is still recorded and counted).
+/// Each queued failure replaces the normal handling of one request (the request is still
+/// recorded and counted). Bodies that imitate a token response do so whatever the path.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -101,6 +129,13 @@ pub enum Failure {
     /// form body (form-encoded, as sent) and its `Authorization` header, as a misbehaving
     /// server might.
     EchoRequest,
+    /// This status with this JSON body (e.g. a discovery document without `jwks_uri`).
+    JsonBody {
+        /// HTTP status.
+        status: u16,
+        /// The body.
+        body: Value,
+    },
 }
 
 /// One request as the server received it.
@@ -175,6 +210,10 @@ impl Shared {
 struct AccessToken {
     resource_server: String,
     scope: String,
+    /// The client it was issued to (`None` for seeded tokens).
+    client_id: Option<String>,
+    /// Whose token it is: the fake's user, or a client's own identity (client credentials).
+    identity_id: String,
     expires_at: Instant,
     revoked: bool,
     /// The authorization grant this token belongs to (for revocation of a refresh token).
@@ -201,6 +240,11 @@ struct AuthorizationCode {
 }
 
 struct State {
+    /// `http://127.0.0.1:PORT/`, set once the listener is bound.
+    base_url: String,
+    oidc: OidcState,
+    consents: ConsentStore,
+    path_failures: HashMap<String, VecDeque<Failure>>,
     native_clients: HashSet<String>,
     confidential_clients: HashMap<String, String>,
     expires_in: i64,
@@ -223,6 +267,10 @@ struct State {
 impl State {
     fn new() -> Self {
         State {
+            base_url: String::new(),
+            oidc: OidcState::new(),
+            consents: ConsentStore::default(),
+            path_failures: HashMap::new(),
             native_clients: HashSet::new(),
             confidential_clients: HashMap::new(),
             expires_in: DEFAULT_EXPIRES_IN,
@@ -259,6 +307,7 @@ impl State {
 
     fn new_access_token(
         &mut self,
+        owner: Owner<'_>,
         resource_server: &str,
         scope: &str,
         grant: Option<u64>,
@@ -270,6 +319,8 @@ impl State {
             AccessToken {
                 resource_server: resource_server.to_owned(),
                 scope: scope.to_owned(),
+                client_id: owner.client_id.map(str::to_owned),
+                identity_id: owner.identity_id.to_owned(),
                 expires_at,
                 revoked: false,
                 grant,
@@ -328,6 +379,31 @@ impl State {
             }
         }
     }
+}
+
+/// Who an access token is for: issued to `client_id`, acting as `identity_id`.
+#[derive(Clone, Copy)]
+struct Owner<'a> {
+    client_id: Option<&'a str>,
+    identity_id: &'a str,
+}
+
+impl<'a> Owner<'a> {
+    /// The fake's one user, through `client_id`.
+    fn user(client_id: Option<&'a str>) -> Self {
+        Owner {
+            client_id,
+            identity_id: IDENTITY_ID,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch, by the system clock.
+fn now_seconds() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(now).unwrap_or(i64::MAX)
 }
 
 fn expiry(expires_in: i64) -> Instant {
@@ -408,6 +484,7 @@ impl FakeAuthServer {
         )
         .expect("fake Globus Auth: bind 127.0.0.1:0");
         let base_url = format!("http://{}/", listener.addr());
+        shared.state().base_url.clone_from(&base_url);
         FakeAuthServer {
             shared,
             listener,
@@ -504,7 +581,8 @@ impl FakeAuthServer {
 
     /// Seed a valid access token (valid for the current `expires_in`) and return it.
     pub fn issue_access_token(&self, resource_server: &str, scope: &str) -> String {
-        self.state().new_access_token(resource_server, scope, None)
+        self.state()
+            .new_access_token(Owner::user(None), resource_server, scope, None)
     }
 
     /// Whether `token` was issued by this server, is not revoked and has not expired.
@@ -580,6 +658,39 @@ impl FakeAuthServer {
     pub fn revoked_tokens(&self) -> Vec<String> {
         self.state().revoked.clone()
     }
+
+    /// Queue failures for `path` (e.g. `"/jwk.json"`, `"/.well-known/openid-configuration"`):
+    /// each of the next requests to it, whatever the method, gets the next one instead of
+    /// normal handling. The token and revoke endpoints use [`FakeAuthServer::fail_next`] and
+    /// [`FakeAuthServer::fail_next_revoke`] instead.
+    pub fn fail_next_path(&self, path: &str, failures: impl IntoIterator<Item = Failure>) {
+        self.state()
+            .path_failures
+            .entry(path.to_owned())
+            .or_default()
+            .extend(failures);
+    }
+
+    /// Requests received for `path` (without the query), in all methods.
+    pub fn requests_to(&self, path: &str) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|request| request.path == path)
+            .count()
+    }
+
+    /// Seed a valid access token of the fake's user ([`IDENTITY_ID`]) issued to `client_id`,
+    /// e.g. an `auth.globus.org` token for the consents endpoint.
+    pub fn issue_access_token_for_client(
+        &self,
+        client_id: &str,
+        resource_server: &str,
+        scope: &str,
+    ) -> String {
+        self.state()
+            .new_access_token(Owner::user(Some(client_id)), resource_server, scope, None)
+    }
 }
 
 impl Drop for FakeAuthServer {
@@ -654,35 +765,44 @@ fn handle(shared: &Shared, request: HttpRequest) -> Reply {
                 state.revoke_requests += 1;
                 (Duration::ZERO, state.revoke_failures.pop_front())
             }
-            _ => (Duration::ZERO, None),
+            (_, path) => (
+                Duration::ZERO,
+                state
+                    .path_failures
+                    .get_mut(path)
+                    .and_then(VecDeque::pop_front),
+            ),
         }
     };
     if !delay.is_zero() && !http::sleep_unless(&shared.shutdown, delay) {
         return Reply::Close;
     }
+    if let Some(failure) = failure
+        && let Some(reply) = injected(shared, &request, failure)
+    {
+        return reply;
+    }
     match route {
-        ("POST", TOKEN_PATH) => {
-            if let Some(failure) = failure
-                && let Some(reply) = injected(shared, &request, failure)
-            {
-                return reply;
-            }
-            token_endpoint(&mut shared.state(), &request, &recorded)
-        }
-        ("POST", REVOKE_PATH) => {
-            if let Some(failure) = failure
-                && let Some(reply) = injected(shared, &request, failure)
-            {
-                return reply;
-            }
-            revoke_endpoint(&mut shared.state(), &request, &recorded)
-        }
+        ("POST", TOKEN_PATH) => token_endpoint(&mut shared.state(), &request, &recorded),
+        ("POST", REVOKE_PATH) => revoke_endpoint(&mut shared.state(), &request, &recorded),
         ("GET", AUTHORIZE_PATH) => authorize_endpoint(&mut shared.state(), &recorded),
         (_, PROTECTED_PATH) => protected_endpoint(&shared.state(), &request),
+        ("GET", OPENID_CONFIGURATION_PATH) => {
+            let state = shared.state();
+            json_reply(200, &state.oidc.configuration(&state.base_url))
+        }
+        ("GET", JWKS_PATH) => json_reply(200, &shared.state().oidc.jwks()),
+        ("GET", path) if consents_identity(path).is_some() => {
+            let identity_id = consents_identity(path).unwrap_or_default();
+            consents_endpoint(&shared.state(), &request, &recorded, identity_id)
+        }
         (_, TOKEN_PATH | REVOKE_PATH) => {
             oauth_error(405, "invalid_request", "method not allowed").with_header("Allow", "POST")
         }
-        (_, AUTHORIZE_PATH) => {
+        (_, AUTHORIZE_PATH | OPENID_CONFIGURATION_PATH | JWKS_PATH) => {
+            Reply::new(405, "text/plain", "method not allowed\n").with_header("Allow", "GET")
+        }
+        (_, path) if consents_identity(path).is_some() => {
             Reply::new(405, "text/plain", "method not allowed\n").with_header("Allow", "GET")
         }
         _ => json_reply(
@@ -753,6 +873,7 @@ fn injected(shared: &Shared, request: &HttpRequest, failure: Failure) -> Option<
         Failure::TcpReset => Reply::Reset,
         Failure::EmptyBody => Reply::new(200, "application/json", ""),
         Failure::Garbage => Reply::new(200, "application/json", "\u{1}garbage{not json"),
+        Failure::JsonBody { status, body } => json_reply(status, &body),
         Failure::EchoRequest => {
             let form = String::from_utf8_lossy(&request.body);
             let authorization = request.header("authorization").unwrap_or("none");
@@ -873,7 +994,12 @@ fn refresh_grant(state: &mut State, client: &Client, form: &[(String, String)]) 
     } else {
         token.to_owned()
     };
-    let access_token = state.new_access_token(&resource_server, &scope, Some(grant));
+    let access_token = state.new_access_token(
+        Owner::user(Some(client.id())),
+        &resource_server,
+        &scope,
+        Some(grant),
+    );
     json_reply(
         200,
         &json!({
@@ -913,7 +1039,12 @@ fn client_credentials_grant(
     let mut tokens: Vec<Map<String, Value>> = groups
         .iter()
         .map(|(rs, scope)| {
-            let access_token = state.new_access_token(rs, scope, None);
+            // A client acting as itself: Globus Auth's client identity id is the client id.
+            let owner = Owner {
+                client_id: Some(client.id()),
+                identity_id: client.id(),
+            };
+            let access_token = state.new_access_token(owner, rs, scope, None);
             let mut token = Map::new();
             token.insert("access_token".into(), access_token.into());
             token.insert("scope".into(), scope.clone().into());
@@ -989,7 +1120,8 @@ fn authorization_code_grant(
         .iter()
         .map(|(rs, scope)| {
             let grant = state.next_grant();
-            let access_token = state.new_access_token(rs, scope, Some(grant));
+            let access_token =
+                state.new_access_token(Owner::user(Some(&client_id)), rs, scope, Some(grant));
             let refresh_token: Value = if offline {
                 state.new_refresh_token(&client_id, rs, scope, grant).into()
             } else {
@@ -1007,7 +1139,14 @@ fn authorization_code_grant(
         })
         .collect();
     let id_token: Value = if scopes.iter().any(|s| s == "openid") {
-        id_token(&client_id, &scopes, state.expires_in).into()
+        let builder = state.oidc.builder(
+            &state.base_url,
+            &client_id,
+            Some(&scopes),
+            state.expires_in,
+            now_seconds(),
+        );
+        state.oidc.issue(builder).into()
     } else {
         Value::Null
     };
@@ -1018,41 +1157,6 @@ fn authorization_code_grant(
     );
     top.insert("id_token".into(), id_token);
     json_reply(200, &Value::Object(top))
-}
-
-/// An unsigned JWT-shaped `header.payload.signature` whose payload names [`IDENTITY_ID`].
-fn id_token(client_id: &str, scopes: &[String], expires_in: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let now = i64::try_from(now).unwrap_or(i64::MAX);
-    let mut claims = Map::new();
-    claims.insert("sub".into(), IDENTITY_ID.into());
-    claims.insert("iss".into(), "https://auth.globus.org".into());
-    claims.insert("aud".into(), client_id.into());
-    claims.insert("iat".into(), now.into());
-    claims.insert("exp".into(), now.saturating_add(expires_in).into());
-    claims.insert("organization".into(), "Globus Test".into());
-    claims.insert(
-        "identity_provider".into(),
-        "41143743-f3c8-4d60-bbdb-eeecaba85bd9".into(),
-    );
-    claims.insert("identity_provider_display_name".into(), "Globus ID".into());
-    if scopes.iter().any(|s| s == "profile") {
-        claims.insert("name".into(), "Test User".into());
-        claims.insert("preferred_username".into(), IDENTITY_USERNAME.into());
-    }
-    if scopes.iter().any(|s| s == "email") {
-        claims.insert("email".into(), "tester@example.org".into());
-    }
-    let header = json!({"alg": "RS512", "typ": "JWT"}).to_string();
-    let payload = Value::Object(claims).to_string();
-    format!(
-        "{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload),
-        URL_SAFE_NO_PAD.encode("not-a-real-signature"),
-    )
 }
 
 fn revoke_endpoint(state: &mut State, request: &HttpRequest, recorded: &RecordedRequest) -> Reply {
@@ -1107,10 +1211,16 @@ fn authorize_endpoint(state: &mut State, recorded: &RecordedRequest) -> Reply {
     let Some(code_challenge) = lookup(query, "code_challenge").filter(|c| !c.is_empty()) else {
         return bad_authorize("code_challenge is required");
     };
-    let scopes = split_scopes(lookup(query, "scope").unwrap_or(""));
-    if scopes.is_empty() {
+    let scope_text = lookup(query, "scope").unwrap_or("");
+    if scope_text.trim().is_empty() {
         return bad_authorize("scope is required");
     }
+    let scope_tree = match consents::parse_scopes(scope_text) {
+        Ok(tree) => tree,
+        Err(why) => return bad_authorize(&format!("malformed scope string: {why}")),
+    };
+    // Tokens name the top-level scopes; dependent scopes live on in the consents.
+    let scopes: Vec<String> = scope_tree.iter().map(|node| node.name.clone()).collect();
     if let Err(scope) = group_scopes(&scopes) {
         return bad_authorize(&format!("unknown scope {scope}"));
     }
@@ -1126,6 +1236,17 @@ fn authorize_endpoint(state: &mut State, recorded: &RecordedRequest) -> Reply {
         }
         return Reply::new(302, "text/html", "").with_header("Location", location.as_str());
     }
+    // Approving the request records the user's consents, dependent scopes included; a
+    // dependent scope is consented to for the client of its parent's resource server.
+    let client_of =
+        |scope: &str| resource_server_of_scope(scope).unwrap_or_else(|| scope.to_owned());
+    state.consents.grant(
+        IDENTITY_ID,
+        client_id,
+        &scope_tree,
+        &client_of,
+        now_seconds(),
+    );
     let code = state.unique("code");
     state.codes.insert(
         code.clone(),
@@ -1149,12 +1270,16 @@ fn authorize_endpoint(state: &mut State, recorded: &RecordedRequest) -> Reply {
     Reply::new(302, "text/html", "").with_header("Location", location.as_str())
 }
 
-fn protected_endpoint(state: &State, request: &HttpRequest) -> Reply {
-    let token = request.header("authorization").and_then(|value| {
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(request: &HttpRequest) -> Option<&str> {
+    request.header("authorization").and_then(|value| {
         let (scheme, token) = value.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-    });
-    match token {
+    })
+}
+
+fn protected_endpoint(state: &State, request: &HttpRequest) -> Reply {
+    match bearer_token(request) {
         Some(token) if state.access_token_valid(token) => json_reply(200, &json!({"ok": true})),
         _ => json_reply(
             401,
