@@ -12,6 +12,8 @@
 //! | `authorizers` | no | [`authorizers`]: `AuthClient`, the six authorizer kinds, `StorageAuthorizer` |
 //! | `dynamodb` | no | [`dynamodb`]: `DynamoDbStorage` (seed and composite item layouts, blocking and async), table creation |
 //! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and `JsonLoginTokenStorage` (implies `authorizers`) |
+//! | `scopes` | no | [`scopes`]: `Scope` (globus-sdk's `scope[dependent]` syntax), service scope constants, `ConsentForest` |
+//! | `id-token` | no | `authorizers::IdTokenDecoder`: id_token signature and claims checked against Globus Auth's OpenID configuration and JWKS (implies `authorizers`) |
 //! | `full` | no | all of the above |
 //!
 //! [`StoreSpec`] opens any store from a string such as `sqlite:~/.globus/tokens.db` or
@@ -84,6 +86,14 @@ pub mod sqlite {
 #[cfg_attr(docsrs, doc(cfg(feature = "authorizers")))]
 pub mod authorizers {
     pub use globus_authorizers::*;
+}
+
+/// Scope strings as globus-sdk parses and writes them, service scope constants and consent
+/// trees, in full (feature `scopes`).
+#[cfg(feature = "scopes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "scopes")))]
+pub mod scopes {
+    pub use globus_scopes::*;
 }
 
 /// DynamoDB token storage, in full (feature `dynamodb`).
