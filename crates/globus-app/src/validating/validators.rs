@@ -197,7 +197,10 @@ mod tests {
         let without = TokenData::new("b", "s", "AT", 0);
         let ctx = TokenValidationContext::default();
         let v = HasRefreshTokensValidator;
-        assert!(v.after_retrieve(&data(std::slice::from_ref(&with)), &ctx).is_ok());
+        assert!(
+            v.after_retrieve(&data(std::slice::from_ref(&with)), &ctx)
+                .is_ok()
+        );
         assert!(v.after_retrieve(&data(&[]), &ctx).is_ok());
         let err = v
             .after_retrieve(&data(&[with.clone(), without.clone()]), &ctx)
