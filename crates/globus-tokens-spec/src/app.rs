@@ -79,6 +79,18 @@ impl fmt::Display for AppSpec {
     }
 }
 
+/// How errors name a store: the spec, and for a located `app:` spec its file too (the spec
+/// alone does not say where the file is).
+pub(crate) fn describe(spec: &crate::spec::StoreSpec) -> String {
+    match spec {
+        crate::spec::StoreSpec::App(AppSpec {
+            location: Some(file),
+            ..
+        }) => format!("{spec} ({})", file.path.display()),
+        other => other.to_string(),
+    }
+}
+
 /// Parse the part after `app:`. `text` is the whole spec, for errors.
 pub(crate) fn parse_app(text: &str, rest: &str) -> Result<AppSpec, SpecError> {
     let spec = || text.to_owned();

@@ -45,7 +45,7 @@ impl StoreSpec {
         }
         if !self.has_namespaces() && namespace != DEFAULT_NAMESPACE {
             return Err(OpenError::NoNamespaces {
-                spec: self.to_string(),
+                spec: crate::app::describe(self),
                 namespace: namespace.to_owned(),
             });
         }
@@ -55,13 +55,13 @@ impl StoreSpec {
             match std::fs::metadata(file) {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                     return Err(OpenError::NotFound {
-                        spec: self.to_string(),
+                        spec: crate::app::describe(self),
                     });
                 }
                 // Opening an empty file would write SQLite's schema into it: a read must not.
                 Ok(meta) if meta.len() == 0 && self.is_sqlite() => {
                     return Err(OpenError::Empty {
-                        spec: self.to_string(),
+                        spec: crate::app::describe(self),
                     });
                 }
                 _ => {}
@@ -95,7 +95,7 @@ impl StoreSpec {
             };
         }
         OpenError::Store {
-            spec: self.to_string(),
+            spec: crate::app::describe(self),
             hint,
             source: Box::new(source),
         }
@@ -246,6 +246,11 @@ mod tests {
             .err()
             .expect("an error");
         assert!(err.is_not_found(), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("app:My App ({})", file.display())),
+            "errors name the file: {err}"
+        );
         assert!(!dir.path().join("cid").exists(), "a read created nothing");
         let err = located
             .open("userprofile/x", OpenMode::Create)
