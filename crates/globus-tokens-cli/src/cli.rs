@@ -14,9 +14,14 @@ Stores (--store):
   dynamodb:TABLE[?region=R&endpoint=URL&layout=seed|composite]
                          the seed layout (default) cannot list: name the
                          resource servers to list, refresh or log out of
+  app:NAME[?storage=json|sqlite]
+                         the token file of globus-sdk's GlobusApp NAME for
+                         --client-id: ~/.globus/app/CLIENT_ID/NAME/tokens.json
+                         (.db); namespace DEFAULT; logins keep one identity
 
 Client credentials (--client-secret) keep their tokens in namespace
-clientprofile/CLIENT_ID, apart from the user's tokens, unless --namespace is given.
+clientprofile/CLIENT_ID, apart from the user's tokens, unless --namespace is given
+(app: stores keep everything in DEFAULT, as GlobusApp does).
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 login required.
 Globus Auth is found as globus-sdk finds it: GLOBUS_SDK_ENVIRONMENT, GLOBUS_SDK_SERVICE_URL_AUTH.
@@ -43,8 +48,9 @@ pub(crate) struct Cli {
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Where tokens are kept: sqlite:PATH, json:PATH, json1:PATH, frl:PATH#CLIENT_ID or
-    /// dynamodb:TABLE[?region=R&endpoint=URL&layout=seed|composite] (see `globus-tokens --help`).
+    /// Where tokens are kept: sqlite:PATH, json:PATH, json1:PATH, frl:PATH#CLIENT_ID,
+    /// dynamodb:TABLE[?region=R&endpoint=URL&layout=seed|composite] or
+    /// app:NAME[?storage=json|sqlite] (see `globus-tokens --help`).
     #[arg(long, global = true, env = "GLOBUS_TOKENS_STORE", default_value = DEFAULT_STORE, value_parser = clap::value_parser!(StoreSpec))]
     pub(crate) store: StoreSpec,
 

@@ -22,8 +22,12 @@ pub(crate) struct Context {
 
 impl Context {
     /// The namespace client-credential tokens are kept in by default: apart from the user's,
-    /// named after the client, as globus-cli's `clientprofile/...`. `None` without a secret.
+    /// named after the client, as globus-cli's `clientprofile/...`. `None` without a secret,
+    /// and for an app store, where a `ClientApp` keeps its tokens in `DEFAULT`.
     pub(crate) fn client_namespace(&self) -> Option<String> {
+        if crate::store::is_app_store(&self.global.store) {
+            return None;
+        }
         match (&self.global.client_id, &self.global.client_secret) {
             (Some(id), Some(_)) => Some(format!("clientprofile/{id}")),
             _ => None,
@@ -46,8 +50,15 @@ impl Context {
     pub(crate) fn open(&self, mode: OpenMode) -> Result<Arc<dyn TokenStorage>, CliError> {
         let namespace = self.namespace()?;
         let spec = &self.global.store;
-        self.out
-            .detail(&format!("store: {spec} (namespace {namespace})"));
+        match (crate::store::is_app_store(spec), spec.file()) {
+            (true, Some(file)) => self.out.detail(&format!(
+                "store: {spec} ({}, namespace {namespace})",
+                file.display()
+            )),
+            _ => self
+                .out
+                .detail(&format!("store: {spec} (namespace {namespace})")),
+        }
         open(spec, &namespace, mode)
             .map(Arc::from)
             .map_err(|err| self.open_error(err))

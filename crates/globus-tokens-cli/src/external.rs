@@ -13,7 +13,8 @@ use crate::commands::{Context, now};
 use crate::error::CliError;
 use crate::output::expiry_text;
 use crate::store::{
-    KnownResourceServers, check_creatable, check_writable, resource_server_of_scope,
+    KnownResourceServers, check_creatable, check_writable, is_app_store, resource_server_of_scope,
+    user_app_storage, validation_refusal,
 };
 
 /// Scopes asked for when `login` is given none.
@@ -26,7 +27,7 @@ const DEFAULT_SCOPES: &[&str] = &[
 
 /// `login`
 pub(crate) fn login(ctx: &Context, args: &LoginArgs) -> Result<(), CliError> {
-    let scopes: Vec<String> = if args.scopes.is_empty() {
+    let mut scopes: Vec<String> = if args.scopes.is_empty() {
         DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect()
     } else {
         args.scopes
@@ -36,6 +37,16 @@ pub(crate) fn login(ctx: &Context, args: &LoginArgs) -> Result<(), CliError> {
             .collect()
     };
     let client = ctx.auth_client("login")?;
+    if is_app_store(&ctx.global.store)
+        && !client.is_confidential()
+        && !scopes.iter().any(|s| s == "openid")
+    {
+        // A user app's tokens are kept for one identity, which only the id_token tells: as
+        // GlobusApp, always ask for openid.
+        ctx.out
+            .detail("adding the openid scope: an app store keeps one identity's tokens");
+        scopes.insert(0, "openid".to_owned());
+    }
     // Everything that could stop the tokens from being kept is checked before any request.
     let existing = check_store(ctx, &scopes)?;
     let (tokens, already) = if client.is_confidential() {
@@ -118,6 +129,14 @@ fn native_login(
     client: Arc<AuthClient>,
     existing: Option<Arc<dyn TokenStorage>>,
 ) -> Result<(BTreeMap<String, TokenData>, bool), CliError> {
+    let spec = &ctx.global.store;
+    // An app store validates as globus-sdk's UserApp: the login's identity must be the stored
+    // tokens' identity (checked as they are written, before anything is changed).
+    let app = is_app_store(spec);
+    let existing = match existing {
+        Some(store) if app => Some(user_app_storage(store)?),
+        other => other,
+    };
     let mut builder = NativeClient::builder(client.client_id())
         .app_name("globus-tokens")
         .default_scopes(scopes.iter().cloned())
@@ -126,12 +145,12 @@ fn native_login(
         Some(store) => builder.token_storage(TokenStorageAdapter::new(Arc::clone(store))),
         None => builder.no_token_storage(),
     };
-    let native = builder.build().map_err(login_error)?;
+    let native = builder.build().map_err(|err| login_error(err, spec))?;
     if !args.force && existing.is_some() {
         match native.load_tokens(scopes) {
             Ok(tokens) => return Ok((tokens, true)),
             Err(err) if err.is_load_error() => {}
-            Err(err) => return Err(login_error(err)),
+            Err(err) => return Err(login_error(err, spec)),
         }
     }
     let options = LoginOptions::new()
@@ -142,15 +161,25 @@ fn native_login(
         .no_browser(args.no_browser);
     ctx.out
         .detail(&format!("requesting scopes: {}", scopes.join(" ")));
-    let tokens = native.login(&options).map_err(login_error)?;
+    let tokens = native
+        .login(&options)
+        .map_err(|err| login_error(err, spec))?;
     if existing.is_none() {
-        let store = ctx.open(OpenMode::Create)?;
-        store.store_token_data(&tokens)?;
+        let mut store = ctx.open(OpenMode::Create)?;
+        if app {
+            store = user_app_storage(store)?;
+        }
+        store
+            .store_token_data(&tokens)
+            .map_err(|err| validation_refusal(&err, spec).unwrap_or_else(|| err.into()))?;
     }
     Ok((tokens, false))
 }
 
-fn login_error(err: LoginError) -> CliError {
+fn login_error(err: LoginError, spec: &globus_tokens::StoreSpec) -> CliError {
+    if let Some(refusal) = validation_refusal(&err, spec) {
+        return refusal;
+    }
     let message = crate::error::one_line(&err.to_string());
     if err.is_login_required() {
         CliError::login_required(message)

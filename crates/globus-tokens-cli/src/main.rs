@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             one_line(&info.to_string())
         );
     }));
-    let (cli, secret_in_arguments) = match parse() {
+    let (mut cli, secret_in_arguments) = match parse() {
         Ok(parsed) => parsed,
         Err(err) => return clap_exit(&err),
     };
@@ -46,6 +46,9 @@ fn main() -> ExitCode {
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
+    if let Err(err) = store::resolve_app_stores(&mut cli) {
+        return fail(&err);
+    }
     let context = Context {
         global: cli.global,
         out,
@@ -54,16 +57,19 @@ fn main() -> ExitCode {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&context, &cli.command)));
     match outcome {
         Ok(Ok(())) => ExitCode::from(EXIT_OK),
-        Ok(Err(err)) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "globus-tokens: error: {}",
-                one_line(&err.message)
-            );
-            ExitCode::from(err.code)
-        }
+        Ok(Err(err)) => fail(&err),
         Err(_) => ExitCode::from(EXIT_ERROR),
     }
+}
+
+/// An error as one line on standard error, and its exit code.
+fn fail(err: &CliError) -> ExitCode {
+    let _ = writeln!(
+        std::io::stderr(),
+        "globus-tokens: error: {}",
+        one_line(&err.message)
+    );
+    ExitCode::from(err.code)
 }
 
 fn run(context: &Context, command: &Command) -> Result<(), CliError> {

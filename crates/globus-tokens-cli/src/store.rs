@@ -6,12 +6,69 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use globus_app::validating::{
+    TokenValidationError, UnchangingIdentityIdValidator, ValidatingTokenStorage,
+};
+use globus_tokens::authorizers::SdkEnv;
 use globus_tokens::{
-    ConfigStorage, EnumerableTokenStorage, OpenError, Result, SwapOutcome, TokenData,
-    TokenResponse, TokenStorage, UpdateFn,
+    ConfigStorage, EnumerableTokenStorage, OpenError, Result, SpecError, StoreSpec, SwapOutcome,
+    TokenData, TokenResponse, TokenStorage, UpdateFn,
 };
 
+use crate::cli::{Cli, Command};
 use crate::error::{CliError, one_line};
+
+impl From<SpecError> for CliError {
+    fn from(err: SpecError) -> Self {
+        CliError::usage(one_line(&err.to_string()))
+    }
+}
+
+/// Locate every `app:` store on the command line (`--store`, `migrate --from/--to`) for
+/// `--client-id`, in the environment and home directory globus-sdk would use, so the rest of the
+/// command sees ordinary file stores.
+pub(crate) fn resolve_app_stores(cli: &mut Cli) -> std::result::Result<(), CliError> {
+    let env = SdkEnv::process();
+    let client_id = cli.global.client_id.clone();
+    let resolve = |spec: &mut StoreSpec| -> std::result::Result<(), CliError> {
+        *spec = spec.resolve_app(client_id.as_deref(), &env)?;
+        Ok(())
+    };
+    resolve(&mut cli.global.store)?;
+    if let Command::Migrate(args) = &mut cli.command {
+        resolve(&mut args.from)?;
+        resolve(&mut args.to)?;
+    }
+    Ok(())
+}
+
+/// Whether `spec` is a GlobusApp's store (`app:`).
+pub(crate) fn is_app_store(spec: &StoreSpec) -> bool {
+    matches!(spec, StoreSpec::App(_))
+}
+
+/// `store` as a user app validates it (globus-sdk's `UserApp`): tokens written must name an
+/// identity, the same as the stored tokens'.
+pub(crate) fn user_app_storage(
+    store: Arc<dyn TokenStorage>,
+) -> std::result::Result<Arc<dyn TokenStorage>, CliError> {
+    let validating = ValidatingTokenStorage::new(store)
+        .map_err(|err| CliError::failure(one_line(&err.to_string())))?
+        .with_validator(UnchangingIdentityIdValidator);
+    Ok(Arc::new(validating))
+}
+
+/// The message for a write the app's validation refused, if `err` is one.
+pub(crate) fn validation_refusal(
+    err: &(dyn std::error::Error + 'static),
+    spec: &StoreSpec,
+) -> Option<CliError> {
+    TokenValidationError::find_in(err).map(|refusal| {
+        CliError::failure(one_line(&format!(
+            "{spec} did not keep the new tokens: {refusal}"
+        )))
+    })
+}
 
 impl From<OpenError> for CliError {
     fn from(err: OpenError) -> Self {
@@ -20,9 +77,9 @@ impl From<OpenError> for CliError {
             OpenError::NotFound { .. } | OpenError::Empty { .. } => {
                 CliError::login_required(format!("{message}; run `globus-tokens login`"))
             }
-            OpenError::NoNamespaces { .. } | OpenError::SchemeDisabled { .. } => {
-                CliError::usage(message)
-            }
+            OpenError::NoNamespaces { .. }
+            | OpenError::SchemeDisabled { .. }
+            | OpenError::Spec(_) => CliError::usage(message),
             _ => CliError::failure(message),
         }
     }
