@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use globus_app::validating::{
+use globus_tokens::app::validating::{
     TokenValidationError, UnchangingIdentityIdValidator, ValidatingTokenStorage,
 };
 use globus_tokens::authorizers::SdkEnv;
