@@ -465,12 +465,7 @@ impl AuthClient {
             status: reply.status,
             reason,
         };
-        if !reply.content_type.contains("json") {
-            return Err(invalid(format!(
-                "expected a JSON body, got {}",
-                describe_content_type(&reply.content_type)
-            )));
-        }
+        require_json(&reply).map_err(invalid)?;
         TokenResponse::from_json_at(&reply.body, self.clock.now_seconds())
             .map_err(|err| invalid(err.to_string()))
     }
@@ -499,12 +494,7 @@ impl AuthClient {
             status: reply.status,
             reason,
         };
-        if !reply.content_type.contains("json") {
-            return Err(invalid(format!(
-                "expected a JSON body, got {}",
-                describe_content_type(&reply.content_type)
-            )));
-        }
+        require_json(&reply).map_err(invalid)?;
         match serde_json::from_slice(&reply.body) {
             Ok(value) => Ok((reply.status, value)),
             Err(_) if reply.body.is_empty() => Err(invalid("the body is empty".to_owned())),
@@ -548,6 +538,18 @@ impl AuthClient {
 }
 
 /// A content type for an error message.
+/// Fail, with the reason for an `InvalidResponse`, unless the reply says its body is JSON.
+fn require_json(reply: &Success) -> std::result::Result<(), String> {
+    if reply.content_type.contains("json") {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a JSON body, got {}",
+            describe_content_type(&reply.content_type)
+        ))
+    }
+}
+
 fn describe_content_type(content_type: &str) -> String {
     if content_type.is_empty() {
         "no content type".to_owned()

@@ -7,6 +7,9 @@ use globus_tokens::{Clock, SqliteAdapter, SystemClock, TokenData, TokenStorage};
 use globus_tokens_testkit::fake_auth::FakeAuthServer;
 use serde_json::Value;
 
+mod common;
+use common::{authorize, start_login_with};
+
 const CLIENT: &str = "cli-native-client";
 const CONFIDENTIAL: &str = "cli-confidential-client";
 const SECRET: &str = "cli-client-s3cret";
@@ -736,18 +739,6 @@ fn start_login(
     stdin: Stdio,
 ) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
     start_login_with(env.command(args), stdin)
-}
-
-/// Follow the authorize URL like a browser: Globus Auth redirects to the app's redirect URI.
-fn authorize(url: &str) -> url::Url {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let reply = agent.get(url).call().unwrap();
-    assert_eq!(reply.status().as_u16(), 302);
-    url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap()
 }
 
 #[test]
@@ -1560,38 +1551,4 @@ fn dynamodb_login_token_refresh_logout_on_both_layouts() {
     assert_eq!(unreachable.code, 1);
     let line = unreachable.one_error_line();
     assert!(line.contains("cannot reach") && line.len() < 300, "{line}");
-}
-
-/// Like `start_login`, for a prepared command.
-fn start_login_with(
-    mut command: Command,
-    stdin: Stdio,
-) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
-    use std::io::{BufRead, BufReader};
-    let mut child = command
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut seen = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            if let Some(start) = line.find("http")
-                && line.contains("/v2/oauth2/authorize?")
-            {
-                let _ = url_tx.send(line[start..].trim().to_owned());
-            }
-            seen.push_str(&line);
-            seen.push('\n');
-        }
-        seen
-    });
-    let url = url_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("login printed an authorize URL");
-    (child, url, reader)
 }

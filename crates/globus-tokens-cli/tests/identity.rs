@@ -8,6 +8,9 @@ use std::process::{Command, Stdio};
 use globus_tokens::{JsonTokenStorage, SqliteAdapter, TokenData, TokenStorage};
 use globus_tokens_testkit::fake_auth::{FakeAuthServer, IDENTITY_ID};
 
+mod common;
+use common::{authorize, start_login_with};
+
 const CLIENT: &str = "cli-identity-client";
 const TRANSFER: &str = "transfer.api.globus.org";
 const TRANSFER_SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
@@ -55,7 +58,6 @@ impl Env {
     /// `login --no-browser` with `extra` arguments, completed like a browser; whether it
     /// succeeded, and its standard error.
     fn login_with(&self, store: &str, extra: &[&str]) -> (bool, String) {
-        use std::io::{BufRead, BufReader};
         let mut args = vec![
             "--client-id",
             CLIENT,
@@ -65,40 +67,9 @@ impl Env {
             "--no-browser",
         ];
         args.extend_from_slice(extra);
-        let mut child = self
-            .command(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut seen = String::new();
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                if let Some(start) = line.find("http")
-                    && line.contains("/v2/oauth2/authorize?")
-                {
-                    let _ = url_tx.send(line[start..].trim().to_owned());
-                }
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            seen
-        });
-        let url = url_rx
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("login printed an authorize URL");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let reply = agent.get(&url).call().unwrap();
-        assert_eq!(reply.status().as_u16(), 302);
-        let redirect = reply.headers()["location"].to_str().unwrap().to_owned();
-        let page = agent.get(&redirect).call().unwrap();
+        let (mut child, url, reader) = start_login_with(self.command(&args), Stdio::null());
+        let redirect = authorize(&url);
+        let page = ureq::get(redirect.as_str()).call().unwrap();
         assert_eq!(page.status().as_u16(), 200);
         let status = child.wait().unwrap();
         let stderr = reader.join().unwrap();
