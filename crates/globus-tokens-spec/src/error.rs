@@ -6,7 +6,7 @@
 pub enum SpecError {
     /// No `scheme:` prefix.
     #[error(
-        "store {spec:?} has no scheme; use sqlite:PATH, json:PATH, json1:PATH, frl:PATH#CLIENT_ID or dynamodb:TABLE"
+        "store {spec:?} has no scheme; use sqlite:PATH, json:PATH, json1:PATH, frl:PATH#CLIENT_ID, dynamodb:TABLE or app:NAME"
     )]
     NoScheme {
         /// The spec as given.
@@ -14,7 +14,7 @@ pub enum SpecError {
     },
     /// A scheme this library does not know.
     #[error(
-        "unknown store scheme {scheme:?} in {spec:?}; use sqlite, json, json1, frl or dynamodb"
+        "unknown store scheme {scheme:?} in {spec:?}; use sqlite, json, json1, frl, dynamodb or app"
     )]
     UnknownScheme {
         /// The scheme.
@@ -68,6 +68,57 @@ pub enum SpecError {
         /// The spec as given.
         spec: String,
     },
+    /// An `app:` name that is empty once made into a directory name (globus-sdk: "App name
+    /// results in the empty string").
+    #[error("store {spec:?}: the app name results in the empty string; choose a different name")]
+    EmptyAppName {
+        /// The spec as given.
+        spec: String,
+    },
+    /// An `app:` name that makes a file name Windows reserves (globus-sdk refuses it on every
+    /// platform).
+    #[error(
+        "store {spec:?}: the app name results in a reserved filename ({slug:?}); choose a different name"
+    )]
+    ReservedAppName {
+        /// What the name became.
+        slug: String,
+        /// The spec as given.
+        spec: String,
+    },
+    /// A `storage=` other than `json` or `sqlite`.
+    #[error("store {spec:?}: storage must be json or sqlite, not {storage:?}")]
+    BadAppStorage {
+        /// The storage given.
+        storage: String,
+        /// The spec as given.
+        spec: String,
+    },
+    /// An `app:` query option other than `storage`.
+    #[error("store {spec:?}: unknown option {option:?} (app stores take storage=json|sqlite)")]
+    UnknownAppOption {
+        /// The option.
+        option: String,
+        /// The spec.
+        spec: String,
+    },
+    /// An `app:` store used without the app's client id, which its file's path holds.
+    #[error(
+        "store {spec:?}: an app store needs the app's client id (--client-id or GLOBUS_CLIENT_ID)"
+    )]
+    NoAppClientId {
+        /// The spec.
+        spec: String,
+    },
+    /// An `app:` store whose file cannot be located (a client id that is not one directory
+    /// name, no home directory).
+    #[error("store {spec:?}: {reason}")]
+    AppLocation {
+        /// Why.
+        reason: String,
+        /// The spec.
+        spec: String,
+    },
 }
 
 /// A store that could not be opened.
@@ -104,6 +155,10 @@ pub enum OpenError {
         /// The feature.
         feature: &'static str,
     },
+    /// The spec cannot be opened as it is: an `app:` spec not located for a client id yet
+    /// ([`SpecError::NoAppClientId`]; see `StoreSpec::resolve_app`, feature `app`).
+    #[error(transparent)]
+    Spec(#[from] SpecError),
     /// The backend failed to open the store (it names the file or table).
     #[error("{source}{hint}")]
     Store {

@@ -12,6 +12,14 @@
 //! | `json1:PATH` | globus-sdk's JSON format 1.0 (`SimpleJSONFileAdapter`), no namespaces | `json` |
 //! | `frl:PATH#CLIENT_ID` | fair-research-login's INI file, section `CLIENT_ID`, no namespaces | `frl` |
 //! | `dynamodb:TABLE[?region=R&endpoint=URL&layout=seed\|composite]` | a DynamoDB table | `dynamodb` |
+//! | `app:NAME[?storage=json\|sqlite]` | globus-sdk's `GlobusApp` file for app `NAME`, `~/.globus/app/{client_id}/{app}/[{env}-]tokens.{json,db}`, namespace `DEFAULT` | `app` |
+//!
+//! An `app:` spec names the app, not the file: the file also depends on the app's client id and
+//! the Globus environment (`GLOBUS_SDK_ENVIRONMENT`). `StoreSpec::resolve_app(client_id, env)`
+//! locates it (other specs pass through unchanged), after which [`StoreSpec::file`],
+//! [`StoreSpec::same_store`] and [`StoreSpec::open`] work as for any file store; opening an
+//! app spec that was not located is [`OpenError::Spec`] ([`SpecError::NoAppClientId`]). App
+//! names are checked when parsed, as globus-sdk checks them (no empty or reserved names).
 //!
 //! A `PATH` of `~` or `~/...` starts in the home directory (`HOME`). A scheme whose feature is
 //! off parses to [`SpecError::SchemeDisabled`], naming the feature.
@@ -38,10 +46,12 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod app;
 mod error;
 mod open;
 mod spec;
 
+pub use app::{AppFile, AppSpec, AppStorage};
 pub use error::{OpenError, SpecError};
 pub use open::OpenMode;
 pub use spec::{DEFAULT_STORE, DynamoDbLayout, DynamoDbSpec, StoreSpec};

@@ -22,7 +22,9 @@ pub enum OpenMode {
 impl StoreSpec {
     /// Open the store, bound to `namespace` (`DEFAULT` for stores without namespaces).
     ///
-    /// A DynamoDB store is checked: the table must exist with the key schema of the layout.
+    /// A DynamoDB store is checked: the table must exist with the key schema of the layout. An
+    /// `app:` store must have been located for a client id (`StoreSpec::resolve_app`) or it is
+    /// [`OpenError::Spec`] with [`SpecError::NoAppClientId`](crate::SpecError::NoAppClientId).
     pub fn open(
         &self,
         namespace: &str,
@@ -33,6 +35,13 @@ impl StoreSpec {
                 spec: self.to_string(),
                 feature,
             });
+        }
+        if let StoreSpec::App(app) = self
+            && app.location.is_none()
+        {
+            return Err(OpenError::Spec(crate::SpecError::NoAppClientId {
+                spec: self.to_string(),
+            }));
         }
         if !self.has_namespaces() && namespace != DEFAULT_NAMESPACE {
             return Err(OpenError::NoNamespaces {
@@ -50,7 +59,7 @@ impl StoreSpec {
                     });
                 }
                 // Opening an empty file would write SQLite's schema into it: a read must not.
-                Ok(meta) if meta.len() == 0 && matches!(self, StoreSpec::Sqlite(_)) => {
+                Ok(meta) if meta.len() == 0 && self.is_sqlite() => {
                     return Err(OpenError::Empty {
                         spec: self.to_string(),
                     });
@@ -60,6 +69,15 @@ impl StoreSpec {
         }
         self.open_backend(namespace, mode)
             .map_err(|source| self.store_error(source))
+    }
+
+    /// Whether the store is an SQLite file (`sqlite:`, `app:...?storage=sqlite`).
+    fn is_sqlite(&self) -> bool {
+        match self {
+            StoreSpec::Sqlite(_) => true,
+            StoreSpec::App(app) => app.storage == crate::AppStorage::Sqlite,
+            _ => false,
+        }
     }
 
     fn store_error(&self, source: globus_tokens_core::Error) -> OpenError {
@@ -113,7 +131,20 @@ impl StoreSpec {
             )),
             #[cfg(feature = "dynamodb")]
             StoreSpec::DynamoDb(spec) => Ok(Box::new(dynamodb_builder(spec, namespace).open()?)),
-            // Unreachable: `open` checked the feature first.
+            #[cfg(feature = "app")]
+            StoreSpec::App(crate::AppSpec {
+                location: Some(file),
+                storage,
+                ..
+            }) => globus_app::open_app_token_file(
+                &file.path,
+                match storage {
+                    crate::AppStorage::Sqlite => globus_app::AppStorageKind::Sqlite,
+                    _ => globus_app::AppStorageKind::Json,
+                },
+                mode == OpenMode::Create,
+            ),
+            // Unreachable: `open` checked the feature (and that an app spec is located) first.
             #[allow(unreachable_patterns)]
             other => Err(globus_tokens_core::Error::Unsupported {
                 backend: "store spec",
@@ -164,7 +195,7 @@ fn dynamodb_builder(
     builder
 }
 
-#[cfg(all(test, any(feature = "sqlite", feature = "json")))]
+#[cfg(all(test, any(feature = "sqlite", feature = "json", feature = "app")))]
 mod tests {
     use super::*;
 
@@ -190,6 +221,76 @@ mod tests {
         assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
         spec.open("DEFAULT", OpenMode::Create).unwrap();
         assert!(missing.exists());
+    }
+
+    #[cfg(feature = "app")]
+    #[test]
+    fn app_stores_open_once_located_in_namespace_default_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec: StoreSpec = "app:My App".parse().unwrap();
+        let err = spec
+            .open("DEFAULT", OpenMode::Create)
+            .err()
+            .expect("an error");
+        assert!(
+            matches!(err, OpenError::Spec(crate::SpecError::NoAppClientId { .. })),
+            "{err}"
+        );
+        let located = spec
+            .resolve_app_in(Some("cid"), "sandbox", dir.path())
+            .unwrap();
+        let file = dir.path().join("cid/my-app/sandbox-tokens.json");
+        assert_eq!(located.file(), Some(file.as_path()));
+        let err = located
+            .open("DEFAULT", OpenMode::Existing)
+            .err()
+            .expect("an error");
+        assert!(err.is_not_found(), "{err}");
+        assert!(!dir.path().join("cid").exists(), "a read created nothing");
+        let err = located
+            .open("userprofile/x", OpenMode::Create)
+            .err()
+            .expect("an error");
+        assert!(matches!(err, OpenError::NoNamespaces { .. }), "{err}");
+
+        let store = located.open("DEFAULT", OpenMode::Create).unwrap();
+        let data = globus_tokens_core::TokenData::new("rs", "s", "AT", 2_000_000_000);
+        store
+            .store_token_data(&[("rs".to_owned(), data)].into())
+            .unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(r#""format_version": "2.0""#), "{text}");
+        assert!(text.contains(r#"{"DEFAULT": {"rs": "#), "{text}");
+        let again = located.open("DEFAULT", OpenMode::Existing).unwrap();
+        assert!(again.get_token_data("rs").unwrap().is_some());
+    }
+
+    #[cfg(feature = "app")]
+    #[test]
+    fn sqlite_app_stores_have_sqlite_token_storage_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let located = "app:tool?storage=sqlite"
+            .parse::<StoreSpec>()
+            .unwrap()
+            .resolve_app_in(Some("cid"), "production", dir.path())
+            .unwrap();
+        let file = dir.path().join("cid/tool/tokens.db");
+        assert!(located.open("DEFAULT", OpenMode::Existing).is_err());
+        assert!(!file.exists());
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"").unwrap();
+        let err = located
+            .open("DEFAULT", OpenMode::Existing)
+            .err()
+            .expect("an error");
+        assert!(matches!(err, OpenError::Empty { .. }), "{err}");
+        std::fs::remove_file(&file).unwrap();
+        located.open("DEFAULT", OpenMode::Create).unwrap();
+        let adapter = globus_tokens_sqlite::SqliteAdapter::open(&file).unwrap();
+        assert_eq!(
+            adapter.schema_version(),
+            globus_tokens_sqlite::SchemaVersion::V2
+        );
     }
 
     #[cfg(feature = "json")]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::app::{AppSpec, parse_app};
 use crate::error::SpecError;
 
 /// The store the `globus-tokens` command uses when none is given.
@@ -28,6 +29,9 @@ pub enum StoreSpec {
     },
     /// `dynamodb:TABLE[?region=..&endpoint=..&layout=seed|composite]`.
     DynamoDb(DynamoDbSpec),
+    /// `app:NAME[?storage=json|sqlite]`: a GlobusApp's token file, in namespace `DEFAULT`;
+    /// located for a client id by `StoreSpec::resolve_app` (feature `app`) before it opens.
+    App(AppSpec),
 }
 
 /// The parts of a `dynamodb:` spec.
@@ -103,6 +107,7 @@ impl StoreSpec {
                 }
             }
             "dynamodb" => StoreSpec::DynamoDb(parse_dynamodb(text, rest)?),
+            "app" => StoreSpec::App(parse_app(text, rest)?),
             other => {
                 return Err(SpecError::UnknownScheme {
                     scheme: other.to_owned(),
@@ -120,7 +125,7 @@ impl StoreSpec {
         }
     }
 
-    /// The scheme: `sqlite`, `json`, `json1`, `frl` or `dynamodb`.
+    /// The scheme: `sqlite`, `json`, `json1`, `frl`, `dynamodb` or `app`.
     pub fn scheme(&self) -> &'static str {
         match self {
             StoreSpec::Sqlite(_) => "sqlite",
@@ -128,6 +133,7 @@ impl StoreSpec {
             StoreSpec::Json1(_) => "json1",
             StoreSpec::Frl { .. } => "frl",
             StoreSpec::DynamoDb(_) => "dynamodb",
+            StoreSpec::App(_) => "app",
         }
     }
 
@@ -138,22 +144,28 @@ impl StoreSpec {
             StoreSpec::Json(_) | StoreSpec::Json1(_) => ("json", cfg!(feature = "json")),
             StoreSpec::Frl { .. } => ("frl", cfg!(feature = "frl")),
             StoreSpec::DynamoDb(_) => ("dynamodb", cfg!(feature = "dynamodb")),
+            StoreSpec::App(_) => ("app", cfg!(feature = "app")),
         };
         (!enabled).then_some(feature)
     }
 
-    /// The file the store lives in, for file stores.
+    /// The file the store lives in, for file stores (for `app:`, once located).
     pub fn file(&self) -> Option<&Path> {
         match self {
             StoreSpec::Sqlite(path) | StoreSpec::Json(path) | StoreSpec::Json1(path) => Some(path),
             StoreSpec::Frl { path, .. } => Some(path),
             StoreSpec::DynamoDb(_) => None,
+            StoreSpec::App(app) => app.location.as_ref().map(|file| file.path.as_path()),
         }
     }
 
-    /// Whether the format keeps namespaces apart (`json1:` and `frl:` do not).
+    /// Whether the store keeps namespaces apart: `json1:` and `frl:` do not, and an `app:`
+    /// store is used in namespace `DEFAULT` only, as globus-sdk's `GlobusApp` uses it.
     pub fn has_namespaces(&self) -> bool {
-        !matches!(self, StoreSpec::Json1(_) | StoreSpec::Frl { .. })
+        !matches!(
+            self,
+            StoreSpec::Json1(_) | StoreSpec::Frl { .. } | StoreSpec::App(_)
+        )
     }
 
     /// Whether the store can list its contents (every store but DynamoDB's seed layout, which
@@ -270,6 +282,7 @@ impl fmt::Display for StoreSpec {
             StoreSpec::Json1(path) => write!(f, "json1:{}", path.display()),
             StoreSpec::Frl { path, client_id } => write!(f, "frl:{}#{client_id}", path.display()),
             StoreSpec::DynamoDb(spec) => write!(f, "dynamodb:{}", spec.table),
+            StoreSpec::App(app) => app.fmt(f),
         }
     }
 }
@@ -283,7 +296,8 @@ mod tests {
             feature = "json",
             feature = "sqlite",
             feature = "frl",
-            feature = "dynamodb"
+            feature = "dynamodb",
+            feature = "app"
         ))
     }
 
@@ -363,12 +377,14 @@ mod tests {
             ("json1:x.json", "json"),
             ("frl:x.cfg#id", "frl"),
             ("dynamodb:t", "dynamodb"),
+            ("app:x", "app"),
         ] {
             let parsed = text.parse::<StoreSpec>();
             let enabled = match feature {
                 "sqlite" => cfg!(feature = "sqlite"),
                 "json" => cfg!(feature = "json"),
                 "frl" => cfg!(feature = "frl"),
+                "app" => cfg!(feature = "app"),
                 _ => cfg!(feature = "dynamodb"),
             };
             match parsed {
