@@ -32,6 +32,8 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod app;
+pub mod auth;
 pub mod paths;
 mod store;
 pub mod validating;
