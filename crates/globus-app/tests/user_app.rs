@@ -328,7 +328,7 @@ fn sqlite_and_memory_storage() {
 fn apps_are_shared_across_threads_and_log_in_once() {
     let (server, home, user) = setup();
     let app = Arc::new(UserApp::new(APP, CLIENT, config(&server, home.path(), &user)).unwrap());
-    let threads: Vec<_> = (0..4)
+    let threads: Vec<_> = (0..8)
         .map(|_| {
             let app = Arc::clone(&app);
             std::thread::spawn(move || {
@@ -364,4 +364,52 @@ fn secrets_never_show() {
     let codes = user.0.lock().unwrap().codes.clone();
     assert_eq!(codes.len(), 1);
     assert!(!text.contains(&codes[0]), "{text}");
+}
+
+#[test]
+fn the_environment_picks_globus_auth_and_the_file_name() {
+    let home = tempfile::tempdir().unwrap();
+    let env = globus_authorizers::SdkEnv::from_pairs([("HOME", home.path().display().to_string())]);
+    let app = UserApp::new(
+        APP,
+        CLIENT,
+        GlobusAppConfig::default()
+            .with_env(env.clone())
+            .with_environment("sandbox"),
+    )
+    .unwrap();
+    assert_eq!(
+        app.auth_client().base_url(),
+        "https://auth.sandbox.globuscs.info/"
+    );
+    let file = app
+        .location()
+        .unwrap()
+        .token_file(AppStorageKind::Json)
+        .unwrap();
+    assert!(
+        file.ends_with("my-test-app/sandbox-tokens.json"),
+        "{}",
+        file.display()
+    );
+
+    // GLOBUS_SDK_ENVIRONMENT when the config names none; production by default.
+    let preview = globus_authorizers::SdkEnv::from_pairs([
+        ("HOME", home.path().display().to_string()),
+        ("GLOBUS_SDK_ENVIRONMENT", "preview".to_owned()),
+    ]);
+    let app = UserApp::new(APP, CLIENT, GlobusAppConfig::default().with_env(preview)).unwrap();
+    assert_eq!(
+        app.auth_client().base_url(),
+        "https://auth.preview.globus.org/"
+    );
+    let app = UserApp::new(APP, CLIENT, GlobusAppConfig::default().with_env(env)).unwrap();
+    assert_eq!(app.auth_client().base_url(), "https://auth.globus.org/");
+    assert!(
+        app.location()
+            .unwrap()
+            .token_file(AppStorageKind::Json)
+            .unwrap()
+            .ends_with("my-test-app/tokens.json")
+    );
 }

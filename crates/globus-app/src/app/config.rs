@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use globus_authorizers::SdkEnv;
-use globus_native_login::{CodeHandler, InputCodeHandler, LocalServerCodeHandler};
+use globus_native_login::{CodeHandler, InputCodeHandler, LocalServerCodeHandler, NoBrowser};
 use globus_tokens_core::TokenStorage;
 
 use super::{AppError, GlobusApp};
@@ -58,9 +58,10 @@ pub struct LoginFlow {
 }
 
 impl LoginFlow {
-    /// Paste the code at the terminal (standard input, messages on standard error).
+    /// Paste the code at the terminal (standard input, messages on standard error). The URL
+    /// is printed, not opened in a browser, as globus-sdk's `CommandLineLoginFlowManager` does.
     pub fn command_line() -> Self {
-        Self::from_handler(InputCodeHandler::new())
+        Self::from_handler(InputCodeHandler::new().browser_opener(NoBrowser))
     }
 
     /// Receive the redirect on a local server.

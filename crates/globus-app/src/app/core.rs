@@ -1,6 +1,7 @@
 //! What `UserApp` and `ClientApp` share (globus-sdk's `GlobusApp` base class): the client,
 //! the validating storage, the scope requirements, the authorizer cache and the login lock.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
@@ -69,6 +70,27 @@ pub(super) struct AppCore {
     login_lock: Mutex<()>,
     /// Bumped after each login, so a thread that waited for another's login can tell.
     logins: AtomicU64,
+}
+
+thread_local! {
+    /// While this thread runs a validation-error handler: the login count when its
+    /// authorizer failed validation.
+    static SEEN_LOGINS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Sets [`SEEN_LOGINS`] for the handler's duration.
+struct SeenLogins(Option<u64>);
+
+impl SeenLogins {
+    fn set(generation: u64) -> Self {
+        SeenLogins(SEEN_LOGINS.replace(Some(generation)))
+    }
+}
+
+impl Drop for SeenLogins {
+    fn drop(&mut self) {
+        SEEN_LOGINS.set(self.0);
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -251,16 +273,10 @@ impl AppCore {
         let Some(handler) = &self.config.error_handler else {
             return Err(AppError::Validation(err));
         };
-        {
-            // Another thread may have logged in while this one looked: then its tokens may do.
-            let _login = lock(&self.login_lock);
-            if self.logins.load(Ordering::SeqCst) != generation
-                && let Ok(authorizer) = self.try_authorizer(resource_server)
-            {
-                return Ok(authorizer);
-            }
-        }
         tracing::info!(resource_server, error = %err, "stored tokens are not valid; running the validation-error handler");
+        // A login the handler asks for is skipped when another thread logged in since this one
+        // looked and nothing is required any more: threads failing together log in once.
+        let _seen = SeenLogins::set(generation);
         handler(app, err)?;
         self.try_authorizer(resource_server)
     }
@@ -294,7 +310,10 @@ impl AppCore {
         flow: impl FnOnce(&str) -> Result<TokenResponse, AppError>,
     ) -> Result<(), AppError> {
         let _login = lock(&self.login_lock);
-        if !force && !self.login_required()? {
+        let superseded = SEEN_LOGINS
+            .get()
+            .is_some_and(|seen| seen != self.logins.load(Ordering::SeqCst));
+        if (!force || superseded) && !self.login_required()? {
             return Ok(());
         }
         let scopes = self.required_scopes()?;
