@@ -413,3 +413,42 @@ fn the_environment_picks_globus_auth_and_the_file_name() {
             .ends_with("my-test-app/tokens.json")
     );
 }
+
+#[test]
+fn any_token_storage_and_a_custom_handler() {
+    let (server, home, user) = setup();
+    let store = Arc::new(globus_tokens_core::MemoryTokenStorage::new());
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handler: globus_app::app::ValidationErrorHandler = {
+        let calls = Arc::clone(&calls);
+        Arc::new(move |app: &dyn GlobusApp, err: TokenValidationError| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(matches!(err, TokenValidationError::MissingToken { .. }));
+            // Log in only for the app's own resource server: Transfer stays missing.
+            app.login(false)
+        })
+    };
+    let config = config(&server, home.path(), &user)
+        .with_token_storage(globus_app::app::AppTokenStorage::Custom(store.clone()))
+        .with_token_validation_error_handler(Some(handler));
+    let app = UserApp::new(APP, CLIENT, config).unwrap();
+    assert!(app.location().is_none());
+    app.authorizer("auth.globus.org").unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(store.get_token_data("auth.globus.org").unwrap().is_some());
+    assert!(!token_file(home.path()).exists());
+
+    // The handler returns Ok without fixing anything: the retry's error comes back.
+    let Err(err) = app.authorizer(TRANSFER) else {
+        panic!("no transfer tokens, yet an authorizer")
+    };
+    assert!(
+        matches!(
+            err.validation_error(),
+            Some(TokenValidationError::MissingToken { resource_server }) if resource_server == TRANSFER
+        ),
+        "{err}"
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(user.logins(), 1);
+}
