@@ -452,3 +452,27 @@ fn any_token_storage_and_a_custom_handler() {
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(user.logins(), 1);
 }
+
+#[test]
+fn a_forged_or_misaddressed_id_token_stores_nothing() {
+    use globus_tokens_testkit::fake_auth::IdTokenFault;
+    for fault in [
+        IdTokenFault::Forged,
+        IdTokenFault::WrongAudience("another-client".to_owned()),
+        IdTokenFault::Algorithm("none".to_owned()),
+    ] {
+        let (server, home, user) = setup();
+        server.set_id_token_fault(Some(fault.clone()));
+        let app = UserApp::new(APP, CLIENT, config(&server, home.path(), &user)).unwrap();
+        let err = app.login(false).unwrap_err();
+        assert!(
+            matches!(
+                err.validation_error(),
+                Some(TokenValidationError::InvalidIdToken { .. })
+            ),
+            "{fault:?}: {err}"
+        );
+        assert!(!token_file(home.path()).exists(), "{fault:?}");
+        assert_eq!(app.token_storage().identity_id(), None);
+    }
+}
