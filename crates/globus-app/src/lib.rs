@@ -1,7 +1,12 @@
-//! The storage side of globus-sdk's `GlobusApp` (`UserApp`, `ClientApp`) for
-//! [globus-tokens](https://docs.rs/globus-tokens): where an app keeps its tokens, and the
-//! validating storage that checks what is stored and read.
+//! globus-sdk's `GlobusApp` (`UserApp`, `ClientApp`) for
+//! [globus-tokens](https://docs.rs/globus-tokens): apps that log in, keep their tokens where
+//! globus-sdk keeps them, validate them and hand out authorizers.
 //!
+//! - [`app`]: [`UserApp`](app::UserApp) (a person logs in: pasted code or local server),
+//!   [`ClientApp`](app::ClientApp) (client credentials), [`GlobusAppConfig`](app::GlobusAppConfig),
+//!   and the [`GlobusApp`](app::GlobusApp) methods (`authorizer`, `login`, `login_required`,
+//!   `logout`, `add_scope_requirements`). A Rust app and a Python app with the same client id
+//!   and app name share their logins (`scripts/interop-app` checks it against globus-sdk 3.65).
 //! - [`paths`]: the per-app token file, `~/.globus/app/{client_id}/{app}/[{env}-]tokens.json`
 //!   (or `.db`), computed exactly as globus-sdk 3.65 computes it, so a Rust program and a Python
 //!   one with the same client id and app name share one file.
@@ -12,6 +17,32 @@
 //!   validators (identity unchanged, not expired, has refresh tokens, scope requirements met)
 //!   before tokens are stored and after they are read, as globus-sdk's
 //!   `tokenstorage.v2.validating_token_storage` does.
+//! - [`auth`]: what validation asks Globus Auth: the user's consents for dependent scope
+//!   requirements ([`AuthConsentCheck`](auth::AuthConsentCheck)) and verified `id_token`s
+//!   ([`VerifiedIdentityDecoder`](auth::VerifiedIdentityDecoder)).
+//!
+//! A user app against the real Globus Auth (`tests/user_app.rs` runs the same calls against
+//! the fake Globus Auth, playing the user):
+//!
+//! ```no_run
+//! use globus_app::app::{GlobusApp, GlobusAppConfig, UserApp};
+//! use globus_app::AppStorageKind;
+//! use globus_scopes::{Scope, TransferScopes};
+//!
+//! let config = GlobusAppConfig::default()
+//!     .with_token_storage(AppStorageKind::Sqlite)
+//!     .with_request_refresh_tokens(true);
+//! let app = UserApp::new("My App", "my-native-client-id", config)?;
+//! app.add_scope_requirements(
+//!     [("transfer.api.globus.org".to_owned(), Scope::parse(TransferScopes::ALL)?)].into(),
+//! );
+//! // Prints a URL and reads the pasted code only when the stored tokens do not do.
+//! let authorizer = app.authorizer("transfer.api.globus.org")?;
+//! let header = authorizer.get_authorization_header()?; // renewed through the store when stale
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The storage side alone:
 //!
 //! ```
 //! use globus_app::validating::{UnchangingIdentityIdValidator, ValidatingTokenStorage};
@@ -32,6 +63,8 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod app;
+pub mod auth;
 pub mod paths;
 mod store;
 pub mod validating;

@@ -139,6 +139,13 @@ impl<S: TokenStorage> ValidatingTokenStorage<S> {
         self.identity().clone()
     }
 
+    /// Forget the remembered identity, so the next tokens stored may be anyone's: what
+    /// `UserApp::logout` does once it has removed every stored token (globus-sdk keeps the
+    /// identity, so logging in as someone else after a logout fails there until restart).
+    pub fn forget_identity(&self) {
+        *self.identity() = None;
+    }
+
     /// The storage being validated (globus-sdk's `token_storage`), for what must bypass
     /// validation, such as reading tokens to revoke them at logout.
     pub fn inner(&self) -> &S {

@@ -1,0 +1,126 @@
+//! [`ClientApp`]: globus-sdk's `ClientApp`, an app acting as its own confidential client.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use globus_authorizers::{AuthClient, GlobusAuthorizer};
+use globus_scopes::Scope;
+use globus_tokens_core::Secret;
+
+use super::core::{AppCore, AppTokenStore, AuthorizerKind, CoreParams};
+use super::{AppError, GlobusApp, GlobusAppConfig};
+use crate::paths::AppLocation;
+
+/// An app acting as a confidential client, with tokens from the client-credentials grant
+/// (globus-sdk's `ClientApp`). "Logging in" is a client-credentials request for every required
+/// scope; authorizers are [`StorageAuthorizer`](globus_authorizers::StorageAuthorizer)s that
+/// get new tokens by client credentials through the store when theirs go stale.
+///
+/// Tokens are validated against the scope requirements only (a client has no user identity).
+/// The login flow of the configuration is not used. `Send + Sync`, as [`UserApp`](super::UserApp).
+///
+/// ```no_run
+/// use globus_app::app::{ClientApp, GlobusApp, GlobusAppConfig};
+/// use globus_scopes::{Scope, TransferScopes};
+///
+/// let app = ClientApp::new("My Service", "client-id", "client-secret", GlobusAppConfig::default())?;
+/// app.add_scope_requirements([("transfer.api.globus.org".to_owned(), vec![Scope::new(TransferScopes::ALL)?])].into());
+/// let header = app.authorizer("transfer.api.globus.org")?.get_authorization_header()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ClientApp {
+    core: AppCore,
+}
+
+impl fmt::Debug for ClientApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientApp")
+            .field("app_name", &self.core.app_name)
+            .field("client", &self.core.client)
+            .field("config", &self.core.config)
+            .field("location", &self.core.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientApp {
+    /// An app for the confidential client `client_id` with `client_secret`; an empty secret is
+    /// [`AppError::InvalidConfig`], as in globus-sdk.
+    pub fn new(
+        app_name: &str,
+        client_id: &str,
+        client_secret: impl Into<Secret>,
+        config: GlobusAppConfig,
+    ) -> Result<Self, AppError> {
+        let client_secret = client_secret.into();
+        if client_secret.expose().is_empty() {
+            return Err(AppError::InvalidConfig(
+                "a ClientApp requires a client secret".to_owned(),
+            ));
+        }
+        let core = AppCore::new(CoreParams {
+            app_name,
+            client_id,
+            client_secret: Some(client_secret),
+            config,
+            kind: AuthorizerKind::Renewing,
+            user: false,
+        })?;
+        Ok(ClientApp { core })
+    }
+
+    /// Where the tokens are kept, for the storages globus-sdk knows by name.
+    pub fn location(&self) -> Option<&AppLocation> {
+        self.core.location.as_ref()
+    }
+
+    /// The Globus Auth client.
+    pub fn auth_client(&self) -> &Arc<AuthClient> {
+        &self.core.client
+    }
+
+    /// Close the app: drops the storage (a SQLite file's connection is closed).
+    pub fn close(self) {}
+}
+
+impl GlobusApp for ClientApp {
+    fn app_name(&self) -> &str {
+        &self.core.app_name
+    }
+
+    fn client_id(&self) -> &str {
+        self.core.client.client_id()
+    }
+
+    fn token_storage(&self) -> &Arc<AppTokenStore> {
+        &self.core.store
+    }
+
+    fn add_scope_requirements(&self, requirements: BTreeMap<String, Vec<Scope>>) {
+        self.core.add_scope_requirements(requirements);
+    }
+
+    fn scope_requirements(&self) -> BTreeMap<String, Vec<Scope>> {
+        self.core.scope_requirements()
+    }
+
+    fn authorizer(&self, resource_server: &str) -> Result<Arc<dyn GlobusAuthorizer>, AppError> {
+        self.core.authorizer(self, resource_server)
+    }
+
+    fn login(&self, force: bool) -> Result<(), AppError> {
+        let client = &self.core.client;
+        self.core.login(force, |scopes| {
+            Ok(client.oauth2_client_credentials_tokens(scopes)?)
+        })
+    }
+
+    fn login_required(&self) -> Result<bool, AppError> {
+        self.core.login_required()
+    }
+
+    fn logout(&self) -> Result<(), AppError> {
+        self.core.logout()
+    }
+}
