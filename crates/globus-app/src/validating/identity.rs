@@ -14,9 +14,11 @@ use super::TokenValidationError;
 /// or dependent-token response); an `id_token` that cannot be decoded or fails verification is
 /// an error ([`TokenValidationError::InvalidIdToken`]), never `None`.
 ///
-/// This is a seam: the default, [`UnverifiedIdentityDecoder`], reads the claim without checking
-/// the signature; a decoder that verifies the token against Globus Auth's OpenID configuration
-/// and keys (globus-sdk's `IDTokenDecoder`) replaces it through
+/// [`UnverifiedIdentityDecoder`], the default of a storage built by hand, reads the claim
+/// without checking the signature; the apps use
+/// [`VerifiedIdentityDecoder`](crate::auth::VerifiedIdentityDecoder), which verifies the token
+/// against Globus Auth's OpenID configuration and keys as globus-sdk's `IDTokenDecoder` does,
+/// set through
 /// [`ValidatingTokenStorage::with_identity_decoder`](super::ValidatingTokenStorage::with_identity_decoder).
 pub trait IdentityDecoder: Send + Sync + fmt::Debug {
     /// The identity the response's tokens belong to, if it names one.

@@ -12,7 +12,7 @@
 //! | `UnchangingIdentityIDValidator` | [`UnchangingIdentityIdValidator`] |
 //! | `ScopeRequirementsValidator` | [`ScopeRequirementsValidator`]: root scopes here, dependent scopes through a [`ConsentCheck`] |
 //! | `TokenValidationError` and subclasses | [`TokenValidationError`] variants |
-//! | `TokenStorage.id_token_decoder` | [`IdentityDecoder`] ([`UnverifiedIdentityDecoder`] by default) |
+//! | `TokenStorage.id_token_decoder` | [`IdentityDecoder`]: [`VerifiedIdentityDecoder`](crate::auth::VerifiedIdentityDecoder) in the apps (signature and claims checked), [`UnverifiedIdentityDecoder`] when a storage is built by hand without one |
 //!
 //! `UserApp` validates with [`UnchangingIdentityIdValidator`], [`ScopeRequirementsValidator`]
 //! and, first, [`HasRefreshTokensValidator`] (when it asks for refresh tokens) or

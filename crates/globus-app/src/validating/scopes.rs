@@ -93,9 +93,9 @@ pub trait ConsentCheck<S>: Send + Sync + fmt::Debug {
 /// - After retrieval, root scopes, then dependent scopes through the [`ConsentCheck`] (see its
 ///   steps).
 ///
-/// **Pending:** without a [`ConsentCheck`] ([`ScopeRequirementsValidator::roots_only`]),
-/// dependent scopes are not checked at all; a Globus Auth consent check (the consents API and
-/// a consent forest) is to be plugged in through [`ScopeRequirementsValidator::new`].
+/// Without a [`ConsentCheck`] ([`ScopeRequirementsValidator::roots_only`]), dependent scopes
+/// are not checked at all; the apps use [`AuthConsentCheck`](crate::auth::AuthConsentCheck)
+/// (Globus Auth's consents API and a `globus_scopes::ConsentForest`, as globus-sdk does).
 ///
 /// Requirements can be added while the validator is in use (through an `Arc` kept beside the
 /// storage), as `GlobusApp.add_scope_requirements` does.
