@@ -69,4 +69,5 @@ pub mod paths;
 mod store;
 pub mod validating;
 
+pub use app::{AppError, ClientApp, GlobusApp, GlobusAppConfig, UserApp};
 pub use store::{AppStorageKind, UnknownStorageKind, open_app_storage, open_app_token_file};

@@ -119,6 +119,12 @@ pub mod login {
 }
 
 /// Compiles the README's Rust example as a doctest, so it cannot rot.
-#[cfg(all(doctest, feature = "sqlite", feature = "authorizers"))]
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "authorizers",
+    feature = "app",
+    feature = "scopes"
+))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
