@@ -134,7 +134,7 @@ fn native_login(
     // tokens' identity (checked as they are written, before anything is changed).
     let app = is_app_store(spec);
     let existing = match existing {
-        Some(store) if app => Some(user_app_storage(store)?),
+        Some(store) if app => Some(user_app_storage(store, scopes)?),
         other => other,
     };
     let mut builder = NativeClient::builder(client.client_id())
@@ -167,7 +167,7 @@ fn native_login(
     if existing.is_none() {
         let mut store = ctx.open(OpenMode::Create)?;
         if app {
-            store = user_app_storage(store)?;
+            store = user_app_storage(store, scopes)?;
         }
         store
             .store_token_data(&tokens)

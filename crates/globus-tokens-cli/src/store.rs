@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use globus_tokens::app::validating::{
-    TokenValidationError, UnchangingIdentityIdValidator, ValidatingTokenStorage,
+    RootScope, ScopeRequirementsValidator, TokenDataByResourceServer, TokenDataValidator,
+    TokenValidationContext, TokenValidationError, UnchangingIdentityIdValidator,
+    ValidatingTokenStorage,
 };
 use globus_tokens::authorizers::SdkEnv;
 use globus_tokens::{
@@ -48,14 +50,46 @@ pub(crate) fn is_app_store(spec: &StoreSpec) -> bool {
 }
 
 /// `store` as a user app validates it (globus-sdk's `UserApp`): tokens written must name an
-/// identity, the same as the stored tokens'.
+/// identity, the same as the stored tokens', and must grant the root scopes the login asked
+/// for (by the resource server each scope's text names).
+///
+/// The scope check runs on writes only: tokens read before a login that do not cover new
+/// scopes are what makes the login happen, not an error.
 pub(crate) fn user_app_storage(
     store: Arc<dyn TokenStorage>,
+    scopes: &[String],
 ) -> std::result::Result<Arc<dyn TokenStorage>, CliError> {
+    let mut requirements: BTreeMap<String, Vec<RootScope>> = BTreeMap::new();
+    for scope in scopes {
+        if let Some(resource_server) = resource_server_of_scope(scope) {
+            let root = scope.split('[').next().unwrap_or(scope).trim();
+            requirements
+                .entry(resource_server)
+                .or_default()
+                .push(RootScope::new(root));
+        }
+    }
     let validating = ValidatingTokenStorage::new(store)
         .map_err(|err| CliError::failure(one_line(&err.to_string())))?
-        .with_validator(UnchangingIdentityIdValidator);
+        .with_validator(UnchangingIdentityIdValidator)
+        .with_validator(OnWrite(ScopeRequirementsValidator::roots_only(
+            requirements,
+        )));
     Ok(Arc::new(validating))
+}
+
+/// A validator applied to writes only.
+#[derive(Debug)]
+struct OnWrite<V>(V);
+
+impl<V: TokenDataValidator> TokenDataValidator for OnWrite<V> {
+    fn before_store(
+        &self,
+        token_data: &TokenDataByResourceServer,
+        context: &TokenValidationContext,
+    ) -> std::result::Result<(), TokenValidationError> {
+        self.0.before_store(token_data, context)
+    }
 }
 
 /// The message for a write the app's validation refused, if `err` is one.

@@ -341,6 +341,62 @@ fn an_app_store_refuses_a_login_as_another_identity_and_is_left_unchanged() {
 }
 
 #[test]
+fn an_app_store_refuses_a_login_that_does_not_grant_the_requested_scopes() {
+    const MONITOR: &str = "urn:globus:auth:scope:transfer.api.globus.org:monitor_ongoing";
+    let env = Env::new();
+    // Globus Auth grants transfer's `all` but not `monitor_ongoing`.
+    env.auth.set_withheld_scopes(&[MONITOR]);
+    let (ok, stderr) = env.login_with(
+        "app:My App",
+        &[
+            "--scope",
+            "openid",
+            "--scope",
+            TRANSFER_SCOPE,
+            "--scope",
+            MONITOR,
+        ],
+    );
+    assert!(!ok, "{stderr}");
+    let line = error_line(&stderr);
+    assert!(
+        line.contains("app:My App did not keep the new tokens")
+            && line.contains("unmet root scope requirements for transfer.api.globus.org")
+            && line.contains(MONITOR),
+        "{line}"
+    );
+    let path = env.app_file("my-app", "tokens.json");
+    assert!(
+        !path.exists()
+            || JsonTokenStorage::new(&path)
+                .get_token_data(TRANSFER)
+                .unwrap()
+                .is_none(),
+        "nothing was kept"
+    );
+
+    // Once the scope is granted, the same login is kept.
+    env.auth.set_withheld_scopes(&[]);
+    let (ok, stderr) = env.login_with(
+        "app:My App",
+        &[
+            "--scope",
+            "openid",
+            "--scope",
+            TRANSFER_SCOPE,
+            "--scope",
+            MONITOR,
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let transfer = JsonTokenStorage::new(&path)
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    assert!(transfer.scopes().any(|scope| scope == MONITOR));
+}
+
+#[test]
 fn app_stores_need_a_client_id_and_a_usable_name() {
     let env = Env::new();
     let (code, _, stderr) = env.run(&["--store", "app:tool", "list"]);

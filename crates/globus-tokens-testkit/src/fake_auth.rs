@@ -251,6 +251,7 @@ struct State {
     rotate_refresh_tokens: bool,
     token_delay: Duration,
     authorize_error: Option<String>,
+    withheld_scopes: Vec<String>,
     failures: VecDeque<Failure>,
     revoke_failures: VecDeque<Failure>,
     access_tokens: HashMap<String, AccessToken>,
@@ -277,6 +278,7 @@ impl State {
             rotate_refresh_tokens: true,
             token_delay: Duration::ZERO,
             authorize_error: None,
+            withheld_scopes: Vec::new(),
             failures: VecDeque::new(),
             revoke_failures: VecDeque::new(),
             access_tokens: HashMap::new(),
@@ -545,6 +547,13 @@ impl FakeAuthServer {
     /// negative values issue access tokens that are already expired.
     pub fn set_expires_in(&self, seconds: i64) {
         self.state().expires_in = seconds;
+    }
+
+    /// Scopes the authorization-code grant leaves out of the tokens it issues (default none), as
+    /// when Globus Auth grants less than a login asked for; a resource server left with no
+    /// scope gets no token.
+    pub fn set_withheld_scopes(&self, scopes: &[&str]) {
+        self.state().withheld_scopes = scopes.iter().map(|&scope| scope.to_owned()).collect();
     }
 
     /// Whether a refresh grant invalidates the refresh token it used and returns a new one
@@ -1109,6 +1118,10 @@ fn authorization_code_grant(
     let scopes = entry.scopes.clone();
     let offline = entry.offline;
     let token_state = entry.state.clone().unwrap_or_else(|| "_default".to_owned());
+    let scopes: Vec<String> = scopes
+        .into_iter()
+        .filter(|scope| !state.withheld_scopes.contains(scope))
+        .collect();
     let groups = match group_scopes(&scopes) {
         Ok(groups) => groups,
         Err(scope) => {

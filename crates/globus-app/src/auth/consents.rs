@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use globus_authorizers::AuthClient;
+use globus_authorizers::{AuthClient, AuthError};
 use globus_scopes::Scope;
 use globus_scopes::consents::ConsentForest;
 use globus_tokens_core::Secret;
@@ -35,7 +35,7 @@ pub type AccessTokenFn = dyn Fn() -> Result<Secret, BoxError> + Send + Sync;
 /// use std::collections::BTreeMap;
 /// use globus_app::auth::AuthConsentCheck;
 /// use globus_app::validating::ScopeRequirementsValidator;
-/// use globus_authorizers::AuthClient;
+/// use globus_authorizers::{AuthClient, AuthError};
 /// use globus_scopes::Scope;
 ///
 /// let client = Arc::new(AuthClient::native("my-client-id")?);
@@ -89,18 +89,32 @@ impl AuthConsentCheck {
     }
 
     fn fetch(&self, identity_id: &str) -> Result<Arc<ConsentForest>, TokenValidationError> {
-        let failed = |temporary: bool, source: BoxError| TokenValidationError::ConsentCheck {
-            identity_id: identity_id.to_owned(),
-            temporary,
-            source,
+        let failed = |temporary: bool, login_required: bool, source: BoxError| {
+            TokenValidationError::ConsentCheck {
+                identity_id: identity_id.to_owned(),
+                temporary,
+                login_required,
+                source,
+            }
         };
-        let token = (self.access_token)().map_err(|err| failed(false, err))?;
+        // No usable Globus Auth token (none stored, or expired with no refresh token), or one
+        // the consents API refuses: a login gives a new one, as globus-sdk's error handler
+        // would log in on the error its consent client raises.
+        let token = (self.access_token)().map_err(|err| {
+            let login_required = err
+                .downcast_ref::<AuthError>()
+                .is_some_and(AuthError::is_login_required);
+            failed(false, login_required, err)
+        })?;
         let consents = self
             .client
             .get_consents(identity_id, &token, false)
-            .map_err(|err| failed(err.is_temporary(), Box::new(err)))?;
+            .map_err(|err| {
+                let login_required = matches!(err, AuthError::Api { status: 401, .. });
+                failed(err.is_temporary(), login_required, Box::new(err))
+            })?;
         let forest = ConsentForest::from_json_value(consents.raw())
-            .map_err(|err| failed(false, Box::new(err)))?;
+            .map_err(|err| failed(false, false, Box::new(err)))?;
         let forest = Arc::new(forest);
         *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&forest));
         tracing::debug!(

@@ -104,6 +104,9 @@ pub enum TokenValidationError {
         identity_id: String,
         /// Whether retrying later may succeed (a network failure, a 5xx).
         temporary: bool,
+        /// Whether a login fixes it: the user's Globus Auth token is missing, expired without
+        /// a refresh token, or refused by the consents API (HTTP 401).
+        login_required: bool,
         /// What failed.
         #[source]
         source: BoxError,
@@ -133,6 +136,10 @@ impl TokenValidationError {
                 | TokenValidationError::Expired { .. }
                 | TokenValidationError::MissingIdentity
                 | TokenValidationError::UnmetScopeRequirements { .. }
+                | TokenValidationError::ConsentCheck {
+                    login_required: true,
+                    ..
+                }
         )
     }
 
@@ -236,6 +243,7 @@ mod tests {
             TokenValidationError::ConsentCheck {
                 identity_id: "a".into(),
                 temporary: true,
+                login_required: false,
                 source: "HTTP 503".into(),
             },
             TokenValidationError::Storage(globus_tokens_core::Error::invalid_data(

@@ -302,6 +302,7 @@ mod tests {
             answer.ok_or_else(|| TokenValidationError::ConsentCheck {
                 identity_id: identity_id.to_owned(),
                 temporary: true,
+                login_required: false,
                 source: "connection refused".into(),
             })
         }
