@@ -182,5 +182,32 @@ mod tests {
             "{err}"
         );
         assert!(check.cached_forest().is_none());
+        assert!(!err.is_resolvable_by_login());
+    }
+
+    #[test]
+    fn no_usable_auth_token_is_resolved_by_logging_in() {
+        let client = Arc::new(AuthClient::native("cid").unwrap());
+        let check = AuthConsentCheck::new(client, || {
+            Err(Box::new(AuthError::LoginRequired {
+                resource_server: Some("auth.globus.org".to_owned()),
+                reason: "the token expired and there is no refresh token".to_owned(),
+            }))
+        });
+        let err = check
+            .fetch_consents_and_check("id-1", &Scope::parse("a[b]").unwrap())
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TokenValidationError::ConsentCheck {
+                    login_required: true,
+                    temporary: false,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.is_resolvable_by_login());
     }
 }
