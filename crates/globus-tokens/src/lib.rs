@@ -14,7 +14,7 @@
 //! | `login` | no | [`login`]: `NativeClient` (fair-research-login), code handlers, `MultiClientTokenStorage` and `JsonLoginTokenStorage` (implies `authorizers`) |
 //! | `scopes` | no | [`scopes`]: `Scope` (globus-sdk's `scope[dependent]` syntax), service scope constants, `ConsentForest` |
 //! | `id-token` | no | `authorizers::IdTokenDecoder`: id_token signature and claims checked against Globus Auth's OpenID configuration and JWKS (implies `authorizers`) |
-//! | `app` | no | [`app`]: globus-sdk's `GlobusApp` storage: per-app token files at globus-sdk's paths, `ValidatingTokenStorage` and its validators, `app:NAME` store specs (implies `json`, `sqlite`, `authorizers`) |
+//! | `app` | no | [`app`]: globus-sdk's `GlobusApp`: `UserApp`, `ClientApp`, per-app token files at globus-sdk's paths, `ValidatingTokenStorage` and its validators, `app:NAME` store specs (implies `json`, `sqlite`, `authorizers`, `id-token`, `scopes`) |
 //! | `full` | no | all of the above |
 //!
 //! [`StoreSpec`] opens any store from a string such as `sqlite:~/.globus/tokens.db` or
@@ -97,7 +97,7 @@ pub mod scopes {
     pub use globus_scopes::*;
 }
 
-/// globus-sdk's `GlobusApp` storage, in full (feature `app`).
+/// globus-sdk's `GlobusApp` (`UserApp`, `ClientApp`) and its storage, in full (feature `app`).
 #[cfg(feature = "app")]
 #[cfg_attr(docsrs, doc(cfg(feature = "app")))]
 pub mod app {
