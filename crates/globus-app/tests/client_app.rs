@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use globus_app::AppStorageKind;
-use globus_app::app::{AppError, ClientApp, GlobusApp, GlobusAppConfig};
+use globus_app::app::{AppError, ClientApp, GlobusApp, GlobusAppConfig, LoginFlow};
 use globus_scopes::{Scope, TransferScopes};
 use globus_tokens_core::TokenStorage;
 use globus_tokens_json::JsonTokenStorage;
@@ -92,6 +92,12 @@ fn a_secret_is_required_and_never_shown() {
     assert!(matches!(
         ClientApp::new("x", CLIENT, "", config.clone()),
         Err(AppError::InvalidConfig(_))
+    ));
+    // As globus-sdk: "A ClientApp cannot use a login_flow_manager".
+    let with_flow = config.clone().with_login_flow(LoginFlow::command_line());
+    assert!(matches!(
+        ClientApp::new("x", CLIENT, SECRET, with_flow),
+        Err(AppError::InvalidConfig(message)) if message.contains("login flow")
     ));
     let app = app(&server, home.path());
     assert!(!format!("{app:?}").contains(SECRET));

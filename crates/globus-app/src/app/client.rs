@@ -45,8 +45,8 @@ impl fmt::Debug for ClientApp {
 }
 
 impl ClientApp {
-    /// An app for the confidential client `client_id` with `client_secret`; an empty secret is
-    /// [`AppError::InvalidConfig`], as in globus-sdk.
+    /// An app for the confidential client `client_id` with `client_secret`; an empty secret, or
+    /// a config with a login flow, is [`AppError::InvalidConfig`], as in globus-sdk.
     pub fn new(
         app_name: &str,
         client_id: &str,
@@ -54,6 +54,13 @@ impl ClientApp {
         config: GlobusAppConfig,
     ) -> Result<Self, AppError> {
         let client_secret = client_secret.into();
+        if config.login_flow.is_some() {
+            // globus-sdk: "A ClientApp cannot use a login_flow_manager".
+            return Err(AppError::InvalidConfig(
+                "a ClientApp cannot use a login flow (it gets tokens by client credentials)"
+                    .to_owned(),
+            ));
+        }
         if client_secret.expose().is_empty() {
             return Err(AppError::InvalidConfig(
                 "a ClientApp requires a client secret".to_owned(),

@@ -125,7 +125,8 @@ pub fn resolve_by_login_flow(
 pub struct GlobusAppConfig {
     pub(super) token_storage: AppTokenStorage,
     pub(super) request_refresh_tokens: bool,
-    pub(super) login_flow: LoginFlow,
+    /// `None`: not set (a user app runs [`LoginFlow::default`]; a client app has none).
+    pub(super) login_flow: Option<LoginFlow>,
     pub(super) login_redirect_uri: Option<String>,
     pub(super) environment: Option<String>,
     pub(super) error_handler: Option<ValidationErrorHandler>,
@@ -137,7 +138,10 @@ impl fmt::Debug for GlobusAppConfig {
         f.debug_struct("GlobusAppConfig")
             .field("token_storage", &self.token_storage)
             .field("request_refresh_tokens", &self.request_refresh_tokens)
-            .field("login_flow", &self.login_flow.handler().name())
+            .field(
+                "login_flow",
+                &self.login_flow.as_ref().map(|flow| flow.handler().name()),
+            )
             .field("login_redirect_uri", &self.login_redirect_uri)
             .field("environment", &self.environment)
             .field("error_handler", &self.error_handler.is_some())
@@ -153,7 +157,7 @@ impl Default for GlobusAppConfig {
         GlobusAppConfig {
             token_storage: AppTokenStorage::default(),
             request_refresh_tokens: false,
-            login_flow: LoginFlow::default(),
+            login_flow: None,
             login_redirect_uri: None,
             environment: None,
             error_handler: Some(Arc::new(resolve_by_login_flow)),
@@ -178,7 +182,7 @@ impl GlobusAppConfig {
 
     /// How to log in (default: [`LoginFlow::command_line`]).
     pub fn with_login_flow(mut self, flow: LoginFlow) -> Self {
-        self.login_flow = flow;
+        self.login_flow = Some(flow);
         self
     }
 

@@ -5,7 +5,7 @@ use globus_authorizers::{AuthClient, AuthorizeParams, PkceVerifier};
 use globus_native_login::{CodeOutcome, HandlerContext};
 use globus_tokens_core::TokenResponse;
 
-use super::{AppError, GlobusAppConfig};
+use super::{AppError, GlobusAppConfig, LoginFlow};
 
 /// Run the configured flow for `scopes`: PKCE and a random `state`, the authorize URL (with
 /// the handler's redirect URI, else the configured one, else the client's default), the code
@@ -16,7 +16,12 @@ pub(super) fn run_user_login(
     app_name: &str,
     scopes: &str,
 ) -> Result<TokenResponse, AppError> {
-    let handler = config.login_flow.handler();
+    let default_flow = LoginFlow::default();
+    let handler = config
+        .login_flow
+        .as_ref()
+        .unwrap_or(&default_flow)
+        .handler();
     let verifier = PkceVerifier::generate()?;
     let state = random_state()?;
     let context = HandlerContext::new(app_name);
