@@ -2,9 +2,9 @@
 //! [globus-tokens](https://docs.rs/globus-tokens): apps that log in, keep their tokens where
 //! globus-sdk keeps them, validate them and hand out authorizers.
 //!
-//! - [`app`]: [`UserApp`](app::UserApp) (a person logs in: pasted code or local server),
-//!   [`ClientApp`](app::ClientApp) (client credentials), [`GlobusAppConfig`](app::GlobusAppConfig),
-//!   and the [`GlobusApp`](app::GlobusApp) methods (`authorizer`, `login`, `login_required`,
+//! - [`app`]: [`UserApp`] (a person logs in: pasted code or local server), [`ClientApp`]
+//!   (client credentials), [`GlobusAppConfig`], and the [`GlobusApp`] methods (`authorizer`,
+//!   `login`, `login_required`,
 //!   `logout`, `add_scope_requirements`). A Rust app and a Python app with the same client id
 //!   and app name share their logins (`scripts/interop-app` checks it against globus-sdk 3.65).
 //! - [`paths`]: the per-app token file, `~/.globus/app/{client_id}/{app}/[{env}-]tokens.json`
