@@ -20,6 +20,43 @@
 //! the identity, so another user can log in afterwards; `login_required` returns storage and
 //! consent-lookup failures as errors, as globus-sdk raises them.
 
+/// The [`GlobusApp`] methods both apps answer from their `core` alike; each app adds `login`.
+macro_rules! delegate_to_core {
+    () => {
+        fn app_name(&self) -> &str {
+            &self.core.app_name
+        }
+
+        fn client_id(&self) -> &str {
+            self.core.client.client_id()
+        }
+
+        fn token_storage(&self) -> &Arc<AppTokenStore> {
+            &self.core.store
+        }
+
+        fn add_scope_requirements(&self, requirements: BTreeMap<String, Vec<Scope>>) {
+            self.core.add_scope_requirements(requirements);
+        }
+
+        fn scope_requirements(&self) -> BTreeMap<String, Vec<Scope>> {
+            self.core.scope_requirements()
+        }
+
+        fn authorizer(&self, resource_server: &str) -> Result<Arc<dyn GlobusAuthorizer>, AppError> {
+            self.core.authorizer(self, resource_server)
+        }
+
+        fn login_required(&self) -> Result<bool, AppError> {
+            self.core.login_required()
+        }
+
+        fn logout(&self) -> Result<(), AppError> {
+            self.core.logout()
+        }
+    };
+}
+
 mod client;
 mod config;
 mod core;

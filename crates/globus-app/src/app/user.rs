@@ -115,42 +115,12 @@ impl UserApp {
 }
 
 impl GlobusApp for UserApp {
-    fn app_name(&self) -> &str {
-        &self.core.app_name
-    }
-
-    fn client_id(&self) -> &str {
-        self.core.client.client_id()
-    }
-
-    fn token_storage(&self) -> &Arc<AppTokenStore> {
-        &self.core.store
-    }
-
-    fn add_scope_requirements(&self, requirements: BTreeMap<String, Vec<Scope>>) {
-        self.core.add_scope_requirements(requirements);
-    }
-
-    fn scope_requirements(&self) -> BTreeMap<String, Vec<Scope>> {
-        self.core.scope_requirements()
-    }
-
-    fn authorizer(&self, resource_server: &str) -> Result<Arc<dyn GlobusAuthorizer>, AppError> {
-        self.core.authorizer(self, resource_server)
-    }
+    delegate_to_core!();
 
     fn login(&self, force: bool) -> Result<(), AppError> {
         let core = &self.core;
         core.login(force, |scopes| {
             run_user_login(&core.client, &core.config, &core.app_name, scopes)
         })
-    }
-
-    fn login_required(&self) -> Result<bool, AppError> {
-        self.core.login_required()
-    }
-
-    fn logout(&self) -> Result<(), AppError> {
-        self.core.logout()
     }
 }
