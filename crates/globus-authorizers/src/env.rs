@@ -244,48 +244,157 @@ pub fn auth_base_url_for_environment(environment: &str) -> Result<String> {
 
 /// The ureq TLS settings for `verification`; warns (a `tracing` event) when it is off.
 pub(crate) fn tls_config(verification: &TlsVerification) -> Result<ureq::tls::TlsConfig> {
-    use ureq::tls::{PemItem, RootCerts, TlsConfig};
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
     match verification {
         TlsVerification::Default => Ok(TlsConfig::default()),
         TlsVerification::Off => {
-            tracing::warn!(
-                variable = VERIFY_SSL_VAR,
-                "TLS certificate verification is off: connections to Globus Auth can be read and changed by anyone on the network path"
-            );
+            warn_tls_off();
             Ok(TlsConfig::builder().disable_verification(true).build())
         }
         TlsVerification::CaBundle { path, variable } => {
-            let named = || match variable {
-                Some(variable) => format!("CA bundle {} (from {variable})", path.display()),
-                None => format!("CA bundle {}", path.display()),
-            };
-            let pem = std::fs::read(path)
-                .map_err(|err| AuthError::InvalidConfig(format!("reading {}: {err}", named())))?;
-            let mut certs = Vec::new();
-            for item in ureq::tls::parse_pem(&pem) {
-                match item {
-                    Ok(PemItem::Certificate(cert)) => certs.push(cert),
-                    Ok(_) => {}
-                    Err(err) => {
-                        return Err(AuthError::InvalidConfig(format!(
-                            "{} is not a PEM file: {err}",
-                            named()
-                        )));
-                    }
-                }
-            }
-            if certs.is_empty() {
-                return Err(AuthError::InvalidConfig(format!(
-                    "{} holds no PEM certificates",
-                    named()
-                )));
-            }
-            tracing::debug!(bundle = %path.display(), certificates = certs.len(), "using a CA bundle");
+            let certs: Vec<_> = read_ca_bundle(path, *variable)?
+                .iter()
+                .map(|der| Certificate::from_der(der).to_owned())
+                .collect();
             Ok(TlsConfig::builder()
                 .root_certs(RootCerts::new_with_certs(&certs))
                 .build())
         }
     }
+}
+
+/// The rustls configuration of the async client for `verification`: the same roots as the
+/// blocking client (webpki's, or the CA bundle's certificates), ring's crypto, no
+/// verification at all when verification is off.
+#[cfg(feature = "async")]
+pub(crate) fn rustls_client_config(verification: &TlsVerification) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::CertificateDer;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|err| AuthError::InvalidConfig(format!("TLS configuration: {err}")))?;
+    let mut roots = rustls::RootCertStore::empty();
+    let config = match verification {
+        TlsVerification::Default => {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        TlsVerification::Off => {
+            warn_tls_off();
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(std::sync::Arc::new(NoVerification(provider)))
+                .with_no_client_auth()
+        }
+        TlsVerification::CaBundle { path, variable } => {
+            for der in read_ca_bundle(path, *variable)? {
+                roots.add(CertificateDer::from(der)).map_err(|err| {
+                    AuthError::InvalidConfig(format!(
+                        "{}: a certificate cannot be used: {err}",
+                        describe_bundle(path, *variable)
+                    ))
+                })?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+    };
+    Ok(config)
+}
+
+/// What `GLOBUS_SDK_VERIFY_SSL=false` asks for: accept any certificate (signatures on the
+/// handshake are still checked, so the connection is at least to whoever holds the key).
+#[cfg(feature = "async")]
+#[derive(Debug)]
+struct NoVerification(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+#[cfg(feature = "async")]
+impl rustls::client::danger::ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn warn_tls_off() {
+    tracing::warn!(
+        variable = VERIFY_SSL_VAR,
+        "TLS certificate verification is off: connections to Globus Auth can be read and changed by anyone on the network path"
+    );
+}
+
+fn describe_bundle(path: &std::path::Path, variable: Option<&'static str>) -> String {
+    match variable {
+        Some(variable) => format!("CA bundle {} (from {variable})", path.display()),
+        None => format!("CA bundle {}", path.display()),
+    }
+}
+
+/// The certificates (DER) of a PEM CA bundle; an unreadable file, a file that is not PEM, or
+/// one without certificates is an error naming the bundle (and the variable that named it).
+fn read_ca_bundle(path: &std::path::Path, variable: Option<&'static str>) -> Result<Vec<Vec<u8>>> {
+    use ureq::tls::PemItem;
+    let named = || describe_bundle(path, variable);
+    let pem = std::fs::read(path)
+        .map_err(|err| AuthError::InvalidConfig(format!("reading {}: {err}", named())))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert.der().to_vec()),
+            Ok(_) => {}
+            Err(err) => {
+                return Err(AuthError::InvalidConfig(format!(
+                    "{} is not a PEM file: {err}",
+                    named()
+                )));
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(AuthError::InvalidConfig(format!(
+            "{} holds no PEM certificates",
+            named()
+        )));
+    }
+    tracing::debug!(bundle = %path.display(), certificates = certs.len(), "using a CA bundle");
+    Ok(certs)
 }
 
 #[cfg(test)]

@@ -54,6 +54,9 @@ mod store_renewal;
 mod transport;
 
 pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use client::AsyncAuthClient;
 pub use client::{AuthClient, AuthClientBuilder, AuthorizeParams};
 pub use consents::Consents;
 pub use env::{

@@ -1,4 +1,9 @@
-//! `AuthClient` against the fake Globus Auth server over real HTTP.
+//! `AuthClient` and `AsyncAuthClient` against the fake Globus Auth server over real HTTP: every
+//! test runs with both clients (modules `blocking` and `nonblocking`), so they are held to the
+//! same wire format, retries, timeouts and errors.
+
+mod common;
+use common::both_clients::{BuildFor, Client, Kind};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,21 +35,19 @@ fn fast_retry() -> RetryPolicy {
     }
 }
 
-fn native(server: &FakeAuthServer) -> AuthClient {
+fn native(server: &FakeAuthServer, kind: Kind) -> Client {
     AuthClient::builder(NATIVE)
         .base_url(server.base_url())
         .retry(fast_retry())
-        .build()
-        .unwrap()
+        .build_for(kind)
 }
 
-fn confidential(server: &FakeAuthServer) -> AuthClient {
+fn confidential(server: &FakeAuthServer, kind: Kind) -> Client {
     AuthClient::builder(CONFIDENTIAL)
         .client_secret(SECRET)
         .base_url(server.base_url())
         .retry(fast_retry())
-        .build()
-        .unwrap()
+        .build_for(kind)
 }
 
 fn form(request: &globus_tokens_testkit::fake_auth::RecordedRequest) -> Vec<(&str, &str)> {
@@ -55,16 +58,14 @@ fn form(request: &globus_tokens_testkit::fake_auth::RecordedRequest) -> Vec<(&st
         .collect()
 }
 
-#[test]
-fn refresh_grant_wire_fields_match_globus_sdk_native_client() {
+fn refresh_grant_wire_fields_match_globus_sdk_native_client(kind: Kind) {
     let server = server();
     let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
     let clock = Arc::new(ManualClock::new(1_000_000));
     let client = AuthClient::builder(NATIVE)
         .base_url(server.base_url())
         .clock(clock)
-        .build()
-        .unwrap();
+        .build_for(kind);
     let response = client
         .oauth2_refresh_token(&Secret::new(refresh_token.clone()))
         .unwrap();
@@ -99,10 +100,9 @@ fn refresh_grant_wire_fields_match_globus_sdk_native_client() {
     );
 }
 
-#[test]
-fn confidential_client_uses_basic_auth_and_client_credentials_fields() {
+fn confidential_client_uses_basic_auth_and_client_credentials_fields(kind: Kind) {
     let server = server();
-    let response = confidential(&server)
+    let response = confidential(&server, kind)
         .oauth2_client_credentials_tokens(TRANSFER_SCOPE)
         .unwrap();
     let request = &server.requests()[0];
@@ -121,21 +121,19 @@ fn confidential_client_uses_basic_auth_and_client_credentials_fields() {
     assert_eq!(tokens.keys().collect::<Vec<_>>(), [TRANSFER]);
     assert_eq!(tokens[TRANSFER].refresh_token, None);
     assert!(
-        native(&server)
+        native(&server, kind)
             .oauth2_client_credentials_tokens(TRANSFER_SCOPE)
             .is_err()
     );
 }
 
-#[test]
-fn wrong_client_secret_is_an_api_error_not_retried() {
+fn wrong_client_secret_is_an_api_error_not_retried(kind: Kind) {
     let server = server();
     let client = AuthClient::builder(CONFIDENTIAL)
         .client_secret("wrong")
         .base_url(server.base_url())
         .retry(fast_retry())
-        .build()
-        .unwrap();
+        .build_for(kind);
     let err = client
         .oauth2_client_credentials_tokens(TRANSFER_SCOPE)
         .unwrap_err();
@@ -151,10 +149,9 @@ fn wrong_client_secret_is_an_api_error_not_retried() {
     assert!(!err.to_string().contains("wrong"));
 }
 
-#[test]
-fn authorization_code_exchange_with_pkce() {
+fn authorization_code_exchange_with_pkce(kind: Kind) {
     let server = server();
-    let client = native(&server);
+    let client = native(&server, kind);
     let verifier = PkceVerifier::generate().unwrap();
     let redirect = "http://localhost:8123/callback";
     let params = AuthorizeParams::new(format!("openid {TRANSFER_SCOPE}"), &verifier)
@@ -245,11 +242,10 @@ fn authorization_code_exchange_with_pkce() {
     ));
 }
 
-#[test]
-fn revoke_sends_token_and_client_id() {
+fn revoke_sends_token_and_client_id(kind: Kind) {
     let server = server();
     let token = server.issue_access_token(TRANSFER, TRANSFER_SCOPE);
-    native(&server)
+    native(&server, kind)
         .oauth2_revoke_token(&Secret::new(token.clone()))
         .unwrap();
     let request = &server.requests()[0];
@@ -262,10 +258,9 @@ fn revoke_sends_token_and_client_id() {
     assert_eq!(server.revoke_requests(), 1);
 }
 
-#[test]
-fn invalid_grant_is_login_required() {
+fn invalid_grant_is_login_required(kind: Kind) {
     let server = server();
-    let err = native(&server)
+    let err = native(&server, kind)
         .oauth2_refresh_token(&Secret::new("RT-unknown"))
         .unwrap_err();
     assert!(err.is_login_required(), "{err:?}");
@@ -274,8 +269,7 @@ fn invalid_grant_is_login_required() {
     assert!(!err.to_string().contains("RT-unknown") && !format!("{err:?}").contains("RT-unknown"));
 }
 
-#[test]
-fn server_errors_and_throttling_are_retried_then_succeed() {
+fn server_errors_and_throttling_are_retried_then_succeed(kind: Kind) {
     let server = server();
     let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
     server.fail_next([
@@ -285,18 +279,17 @@ fn server_errors_and_throttling_are_retried_then_succeed() {
         },
         Failure::ConnectionReset,
     ]);
-    let response = native(&server)
+    let response = native(&server, kind)
         .oauth2_refresh_token(&Secret::new(refresh_token))
         .unwrap();
     assert_eq!(server.token_requests(), 4);
     assert_eq!(response.resource_servers().collect::<Vec<_>>(), [TRANSFER]);
 }
 
-#[test]
-fn retries_are_bounded() {
+fn retries_are_bounded(kind: Kind) {
     let server = server();
     server.fail_next(std::iter::repeat_n(Failure::ServerError, 10));
-    let err = native(&server)
+    let err = native(&server, kind)
         .oauth2_refresh_token(&Secret::new("RT"))
         .unwrap_err();
     assert!(
@@ -311,8 +304,7 @@ fn retries_are_bounded() {
     assert_eq!(server.token_requests(), 4, "1 attempt + 3 retries");
 }
 
-#[test]
-fn retry_after_is_honoured() {
+fn retry_after_is_honoured(kind: Kind) {
     let server = server();
     let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
     server.fail_next([Failure::TooManyRequests {
@@ -325,8 +317,7 @@ fn retry_after_is_honoured() {
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_secs(5),
         })
-        .build()
-        .unwrap();
+        .build_for(kind);
     let started = Instant::now();
     client
         .oauth2_refresh_token(&Secret::new(refresh_token))
@@ -337,16 +328,14 @@ fn retry_after_is_honoured() {
     );
 }
 
-#[test]
-fn a_hanging_server_times_out_without_retry() {
+fn a_hanging_server_times_out_without_retry(kind: Kind) {
     let server = server();
     server.fail_next([Failure::Hang(Duration::from_secs(5))]);
     let client = AuthClient::builder(NATIVE)
         .base_url(server.base_url())
         .timeout(Duration::from_millis(300))
         .retry(fast_retry())
-        .build()
-        .unwrap();
+        .build_for(kind);
     let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
     assert!(
         matches!(
@@ -365,12 +354,11 @@ fn a_hanging_server_times_out_without_retry() {
     );
 }
 
-#[test]
-fn malformed_success_replies_are_typed_errors() {
+fn malformed_success_replies_are_typed_errors(kind: Kind) {
     let server = server();
     for failure in [Failure::TruncatedJson, Failure::WrongContentType] {
         server.fail_next([failure.clone()]);
-        let err = native(&server)
+        let err = native(&server, kind)
             .oauth2_refresh_token(&Secret::new("RT"))
             .unwrap_err();
         assert!(
@@ -379,7 +367,7 @@ fn malformed_success_replies_are_typed_errors() {
         );
     }
     server.fail_next(std::iter::repeat_n(Failure::TruncatedBody, 4));
-    let err = native(&server)
+    let err = native(&server, kind)
         .oauth2_refresh_token(&Secret::new("RT"))
         .unwrap_err();
     assert!(
@@ -388,8 +376,7 @@ fn malformed_success_replies_are_typed_errors() {
     );
 }
 
-#[test]
-fn connection_refused_is_a_transport_error() {
+fn connection_refused_is_a_transport_error(kind: Kind) {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -397,8 +384,7 @@ fn connection_refused_is_a_transport_error() {
     let client = AuthClient::builder(NATIVE)
         .base_url(format!("http://127.0.0.1:{port}/"))
         .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+        .build_for(kind);
     let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
     assert!(
         matches!(
@@ -418,14 +404,12 @@ fn connection_refused_is_a_transport_error() {
     );
 }
 
-#[test]
-fn a_reset_is_reported_as_a_reset_not_a_timeout() {
+fn a_reset_is_reported_as_a_reset_not_a_timeout(kind: Kind) {
     let server = server();
     let client = AuthClient::builder(NATIVE)
         .base_url(server.base_url())
         .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+        .build_for(kind);
     for failure in [Failure::TcpReset, Failure::ConnectionReset] {
         server.fail_next([failure.clone()]);
         let err = client.oauth2_refresh_token(&Secret::new("RT")).unwrap_err();
@@ -508,17 +492,15 @@ fn base_url_comes_from_the_environment_like_globus_sdk() {
     }
 }
 
-#[test]
-fn client_debug_hides_the_secret() {
+fn client_debug_hides_the_secret(kind: Kind) {
     let server = server();
-    let client = confidential(&server);
+    let client = confidential(&server, kind);
     let shown = format!("{client:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(shown.contains(CONFIDENTIAL));
 }
 
-#[test]
-fn a_slow_reply_within_the_timeout_succeeds_without_retry() {
+fn a_slow_reply_within_the_timeout_succeeds_without_retry(kind: Kind) {
     let server = server();
     let refresh_token = server.issue_refresh_token(NATIVE, TRANSFER, TRANSFER_SCOPE);
     server.fail_next([Failure::Slow(Duration::from_millis(300))]);
@@ -526,10 +508,27 @@ fn a_slow_reply_within_the_timeout_succeeds_without_retry() {
         .base_url(server.base_url())
         .timeout(Duration::from_secs(5))
         .retry(fast_retry())
-        .build()
-        .unwrap();
+        .build_for(kind);
     client
         .oauth2_refresh_token(&Secret::new(refresh_token))
         .unwrap();
     assert_eq!(server.token_requests(), 1);
 }
+
+common::both_clients::tests_for_both_clients!(
+    refresh_grant_wire_fields_match_globus_sdk_native_client,
+    confidential_client_uses_basic_auth_and_client_credentials_fields,
+    wrong_client_secret_is_an_api_error_not_retried,
+    authorization_code_exchange_with_pkce,
+    revoke_sends_token_and_client_id,
+    invalid_grant_is_login_required,
+    server_errors_and_throttling_are_retried_then_succeed,
+    retries_are_bounded,
+    retry_after_is_honoured,
+    a_hanging_server_times_out_without_retry,
+    malformed_success_replies_are_typed_errors,
+    connection_refused_is_a_transport_error,
+    a_reset_is_reported_as_a_reset_not_a_timeout,
+    client_debug_hides_the_secret,
+    a_slow_reply_within_the_timeout_succeeds_without_retry,
+);

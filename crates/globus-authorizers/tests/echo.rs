@@ -2,6 +2,7 @@
 //! errors or tracing events: each call (refresh, client credentials, code exchange, revoke).
 
 mod common;
+use common::both_clients::{BuildFor, Client, Kind};
 
 use std::sync::Arc;
 
@@ -27,15 +28,19 @@ fn server() -> FakeAuthServer {
     server
 }
 
-fn client(server: &FakeAuthServer, confidential: bool) -> AuthClient {
+fn builder(confidential: bool, server: &FakeAuthServer) -> globus_authorizers::AuthClientBuilder {
     let builder = AuthClient::builder(if confidential { CONFIDENTIAL } else { NATIVE })
         .base_url(server.base_url())
         .retry(RetryPolicy::none());
     if confidential {
-        builder.client_secret(CLIENT_SECRET).build().unwrap()
+        builder.client_secret(CLIENT_SECRET)
     } else {
-        builder.build().unwrap()
+        builder
     }
+}
+
+fn client(server: &FakeAuthServer, confidential: bool, kind: Kind) -> Client {
+    builder(confidential, server).build_for(kind)
 }
 
 fn encoded(value: &str) -> String {
@@ -58,13 +63,12 @@ fn assert_clean(what: &str, err: &AuthError, secrets: &[&str]) {
     );
 }
 
-#[test]
-fn refresh_error_echo_is_redacted() {
+fn refresh_error_echo_is_redacted(kind: Kind) {
     let server = server();
     for confidential in [false, true] {
         server.fail_next([Failure::EchoRequest]);
         let (result, events) = common::record(|| {
-            client(&server, confidential).oauth2_refresh_token(&Secret::new(REFRESH_TOKEN))
+            client(&server, confidential, kind).oauth2_refresh_token(&Secret::new(REFRESH_TOKEN))
         });
         let err = result.unwrap_err();
         assert!(matches!(err, AuthError::Api { status: 400, .. }), "{err:?}");
@@ -73,12 +77,14 @@ fn refresh_error_echo_is_redacted() {
     }
     // Through an authorizer too, whose error adds context.
     server.fail_next([Failure::EchoRequest]);
-    let authorizer =
-        RefreshTokenAuthorizer::builder(REFRESH_TOKEN, Arc::new(client(&server, false)))
-            .access_token(ACCESS_TOKEN)
-            .expires_at(0)
-            .build()
-            .unwrap();
+    let authorizer = RefreshTokenAuthorizer::builder(
+        REFRESH_TOKEN,
+        Arc::new(builder(false, &server).build().unwrap()),
+    )
+    .access_token(ACCESS_TOKEN)
+    .expires_at(0)
+    .build()
+    .unwrap();
     let (result, events) = common::record(|| authorizer.ensure_valid_token());
     assert_clean(
         "authorizer",
@@ -93,7 +99,7 @@ fn client_credentials_error_echo_is_redacted() {
     let server = server();
     server.fail_next([Failure::EchoRequest]);
     let authorizer = ClientCredentialsAuthorizer::builder(
-        Arc::new(client(&server, true)),
+        Arc::new(builder(true, &server).build().unwrap()),
         "urn:globus:auth:scope:transfer.api.globus.org:all",
     )
     .build()
@@ -109,14 +115,13 @@ fn client_credentials_error_echo_is_redacted() {
     common::assert_no_secret_in_events(&events, &[CLIENT_SECRET, &basic]);
 }
 
-#[test]
-fn code_exchange_error_echo_is_redacted() {
+fn code_exchange_error_echo_is_redacted(kind: Kind) {
     let server = server();
     let verifier = PkceVerifier::generate().unwrap();
     for confidential in [false, true] {
         server.fail_next([Failure::EchoRequest]);
         let (result, events) = common::record(|| {
-            client(&server, confidential).oauth2_exchange_code_for_tokens(
+            client(&server, confidential, kind).oauth2_exchange_code_for_tokens(
                 &Secret::new(CODE),
                 "http://localhost:1/callback",
                 Some(&verifier),
@@ -129,16 +134,21 @@ fn code_exchange_error_echo_is_redacted() {
     }
 }
 
-#[test]
-fn revoke_error_echo_is_redacted() {
+fn revoke_error_echo_is_redacted(kind: Kind) {
     let server = server();
     for confidential in [false, true] {
         server.fail_next_revoke([Failure::EchoRequest]);
         let (result, events) = common::record(|| {
-            client(&server, confidential).oauth2_revoke_token(&Secret::new(ACCESS_TOKEN))
+            client(&server, confidential, kind).oauth2_revoke_token(&Secret::new(ACCESS_TOKEN))
         });
         let err = result.unwrap_err();
         assert_clean("revoke", &err, &[ACCESS_TOKEN, CLIENT_SECRET]);
         common::assert_no_secret_in_events(&events, &[ACCESS_TOKEN, CLIENT_SECRET]);
     }
 }
+
+common::both_clients::tests_for_both_clients!(
+    refresh_error_echo_is_redacted,
+    code_exchange_error_echo_is_redacted,
+    revoke_error_echo_is_redacted,
+);

@@ -2,6 +2,7 @@
 //! loopback whose certificate comes from a throwaway CA.
 
 mod common;
+use common::both_clients::{BuildFor, Client, Kind};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -105,15 +106,15 @@ fn serve(stream: impl Read + Write) -> std::io::Result<()> {
     stream.flush()
 }
 
-fn client(server: &TlsServer, env: &[(&str, &str)]) -> Result<AuthClient, AuthError> {
+fn client(server: &TlsServer, env: &[(&str, &str)], kind: Kind) -> Result<Client, AuthError> {
     AuthClient::builder("native-client")
         .base_url(format!("https://127.0.0.1:{}/", server.addr.port()))
         .retry(RetryPolicy::none())
         .env(SdkEnv::from_pairs(env.iter().copied()))
-        .build()
+        .try_build_for(kind)
 }
 
-fn revoke(client: &AuthClient) -> Result<(), AuthError> {
+fn revoke(client: &Client) -> Result<(), AuthError> {
     client.oauth2_revoke_token(&Secret::new("AT-sekrit"))
 }
 
@@ -123,10 +124,9 @@ fn write_bundle(dir: &Path, pem: &str) -> String {
     path.to_str().unwrap().to_owned()
 }
 
-#[test]
-fn without_a_bundle_the_certificate_is_not_trusted() {
+fn without_a_bundle_the_certificate_is_not_trusted(kind: Kind) {
     let server = start_tls_server();
-    let err = revoke(&client(&server, &[]).unwrap()).unwrap_err();
+    let err = revoke(&client(&server, &[], kind).unwrap()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -144,8 +144,7 @@ fn without_a_bundle_the_certificate_is_not_trusted() {
     assert!(err.to_string().contains(&server.addr.to_string()), "{err}");
 }
 
-#[test]
-fn a_ca_bundle_from_any_of_the_variables_is_trusted() {
+fn a_ca_bundle_from_any_of_the_variables_is_trusted(kind: Kind) {
     let server = start_tls_server();
     let dir = tempfile::tempdir().unwrap();
     let bundle = write_bundle(dir.path(), &server.ca_pem);
@@ -154,7 +153,7 @@ fn a_ca_bundle_from_any_of_the_variables_is_trusted() {
         "SSL_CERT_FILE",
         "GLOBUS_SDK_VERIFY_SSL",
     ] {
-        let client = client(&server, &[(variable, &bundle)]).unwrap();
+        let client = client(&server, &[(variable, &bundle)], kind).unwrap();
         revoke(&client).unwrap_or_else(|err| panic!("{variable}: {err}"));
     }
     // A bundle holding another CA does not help.
@@ -165,6 +164,7 @@ fn a_ca_bundle_from_any_of_the_variables_is_trusted() {
             "REQUESTS_CA_BUNDLE",
             &write_bundle(dir.path(), &other.ca_pem),
         )],
+        kind,
     )
     .unwrap();
     assert!(matches!(
@@ -200,32 +200,35 @@ fn authorized_agent_reads_the_same_variables() {
     ));
 }
 
-#[test]
-fn verification_off_works_and_warns() {
+fn verification_off_works_and_warns(kind: Kind) {
     let server = start_tls_server();
     let (client, events) =
-        common::record(|| client(&server, &[("GLOBUS_SDK_VERIFY_SSL", "false")]));
+        common::record(|| client(&server, &[("GLOBUS_SDK_VERIFY_SSL", "false")], kind));
     revoke(&client.unwrap()).unwrap();
     let warnings: Vec<_> = events.iter().filter(|e| e.level == Level::WARN).collect();
     assert_eq!(warnings.len(), 1, "{events:#?}");
     assert!(warnings[0].message().contains("verification is off"));
 }
 
-#[test]
-fn a_bad_bundle_is_a_clear_error() {
+fn a_bad_bundle_is_a_clear_error(kind: Kind) {
     let server = start_tls_server();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.pem");
-    let err = client(&server, &[("SSL_CERT_FILE", missing.to_str().unwrap())]).unwrap_err();
+    let err = client(
+        &server,
+        &[("SSL_CERT_FILE", missing.to_str().unwrap())],
+        kind,
+    )
+    .unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("missing.pem") && text.contains("SSL_CERT_FILE"),
         "{text}"
     );
     let junk = write_bundle(dir.path(), "not a certificate\n");
-    let err = client(&server, &[("REQUESTS_CA_BUNDLE", &junk)]).unwrap_err();
+    let err = client(&server, &[("REQUESTS_CA_BUNDLE", &junk)], kind).unwrap_err();
     assert!(err.to_string().contains("no PEM certificates"), "{err}");
-    let err = client(&server, &[("GLOBUS_SDK_VERIFY_SSL", "maybe")]).unwrap_err();
+    let err = client(&server, &[("GLOBUS_SDK_VERIFY_SSL", "maybe")], kind).unwrap_err();
     assert!(
         matches!(
             err,
@@ -237,3 +240,10 @@ fn a_bad_bundle_is_a_clear_error() {
         "{err:?}"
     );
 }
+
+common::both_clients::tests_for_both_clients!(
+    without_a_bundle_the_certificate_is_not_trusted,
+    a_ca_bundle_from_any_of_the_variables_is_trusted,
+    verification_off_works_and_warns,
+    a_bad_bundle_is_a_clear_error,
+);

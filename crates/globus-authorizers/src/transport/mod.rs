@@ -1,5 +1,12 @@
 //! Sending one request to Globus Auth (a form POST or a GET): retries with backoff, typed
-//! errors, redacted server text.
+//! errors, redacted server text. This module decides; `blocking` (ureq) and `nonblocking`
+//! (reqwest, feature `async`) only send attempts and sleep between them.
+
+mod blocking;
+#[cfg(feature = "async")]
+mod nonblocking;
+
+pub(crate) use blocking::transport_error;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,9 +85,10 @@ pub(crate) enum Call {
 
 /// The method and body of a request.
 #[derive(Debug, Clone, Copy)]
-enum Method<'a> {
+pub(crate) enum Method<'a> {
     Get,
-    PostForm(&'a [(&'a str, &'a str)]),
+    /// A form-encoded POST; the body is already encoded (`application/x-www-form-urlencoded`).
+    PostForm(&'a str),
 }
 
 /// A 2xx reply.
@@ -90,141 +98,138 @@ pub(crate) struct Success {
     pub(crate) body: Vec<u8>,
 }
 
-/// What a request needs from the client.
-pub(crate) struct Sender<'a> {
-    pub(crate) agent: &'a ureq::Agent,
-    pub(crate) base_url: &'a str,
+/// One request to Globus Auth as both HTTP clients send it: what to send, how to retry, how to
+/// name it in errors and what to redact from the server's text. The blocking and async drivers
+/// (`blocking.rs`, `nonblocking.rs`) differ only in how one attempt is sent and how a wait
+/// is slept; everything else is decided here, once.
+pub(crate) struct Exchange<'a> {
+    pub(crate) url: &'a str,
+    /// How errors and events name the request: an endpoint path, or a URL without its query.
+    pub(crate) endpoint: &'a str,
+    pub(crate) method: Method<'a>,
+    pub(crate) call: Call,
     pub(crate) authorization: Option<String>,
+    pub(crate) redactor: &'a Redactor,
     pub(crate) retry: RetryPolicy,
     pub(crate) random: &'a SharedRandom,
 }
 
-impl Sender<'_> {
-    /// POST `form` to `endpoint` (a path under the base URL) with retries; the 2xx reply, or
-    /// a typed error whose server text went through `redactor`.
-    pub(crate) fn post_form(
-        &self,
-        endpoint: &'static str,
-        call: Call,
-        form: &[(&str, &str)],
-        redactor: &Redactor,
-    ) -> Result<Success> {
-        let url = format!("{}{endpoint}", self.base_url);
-        self.send(&url, endpoint, Method::PostForm(form), call, redactor)
-    }
+/// `form` encoded as an `application/x-www-form-urlencoded` body.
+pub(crate) fn encode_form(form: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form.iter().copied())
+        .finish()
+}
 
-    /// GET `url` (absolute) with the same retries and errors as [`Sender::post_form`]; errors
-    /// name the request as `endpoint`.
-    pub(crate) fn get(&self, url: &str, endpoint: &str, redactor: &Redactor) -> Result<Success> {
-        self.send(url, endpoint, Method::Get, Call::Other, redactor)
-    }
+/// What to do after an attempt.
+pub(crate) enum Next {
+    /// Stop with this result.
+    Done(Result<Success>),
+    /// Sleep this long, then send again.
+    Retry(Duration),
+}
 
-    fn send(
-        &self,
-        url: &str,
-        endpoint: &str,
-        method: Method<'_>,
-        call: Call,
-        redactor: &Redactor,
-    ) -> Result<Success> {
-        let mut backoff = match self.random {
+/// The retry loop's state for one [`Exchange`]: attempts made and the backoff.
+pub(crate) struct Attempts {
+    backoff: Backoff,
+    attempt: u32,
+    attempts: u32,
+}
+
+impl Exchange<'_> {
+    /// The retry state for a new run of this exchange.
+    pub(crate) fn attempts(&self) -> Attempts {
+        let backoff = match self.random {
             Some(random) => {
                 let random = Arc::clone(random);
                 Backoff::with_random(&self.retry.backoff_config(), Box::new(move || random()))
             }
             None => Backoff::new(&self.retry.backoff_config()),
         };
-        let attempts = self.retry.max_retries.saturating_add(1);
-        let mut attempt = 1;
-        loop {
-            tracing::debug!(endpoint, attempt, "sending request to Globus Auth");
-            let (outcome, retry_after) = match self.send_once(url, endpoint, method) {
-                Ok(reply) => {
-                    let retry_after = reply.retry_after;
-                    (reply.into_success(endpoint, call, redactor), retry_after)
-                }
-                Err(err) => (Err(err), None),
-            };
-            let err = match outcome {
-                Ok(success) => return Ok(success),
-                Err(err) => err,
-            };
-            if !should_retry(&err) {
-                return Err(err);
-            }
-            if attempt >= attempts {
-                if attempts == 1 {
-                    return Err(err);
-                }
-                // Info, not warn: the error goes back to the caller, who reports it once.
-                tracing::info!(endpoint, attempts, error = %err, "giving up on Globus Auth request");
-                return Err(AuthError::RetriesExhausted {
-                    attempts,
-                    last: Box::new(err),
-                });
-            }
-            let wait = match retry_after {
-                Some(wait) => wait.min(self.retry.max_backoff),
-                None => backoff.next(),
-            };
-            tracing::info!(
-                endpoint,
-                attempt,
-                max_attempts = attempts,
-                delay_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                reason = %err,
-                "Globus Auth request failed; retrying"
-            );
-            std::thread::sleep(wait);
-            attempt += 1;
+        Attempts {
+            backoff,
+            attempt: 1,
+            attempts: self.retry.max_retries.saturating_add(1),
         }
     }
 
-    fn send_once(&self, url: &str, endpoint: &str, method: Method<'_>) -> Result<Reply> {
-        let authorization = self.authorization.as_deref();
-        let sent = match method {
-            Method::Get => {
-                let mut request = self.agent.get(url).header("Accept", "application/json");
-                if let Some(authorization) = authorization {
-                    request = request.header("Authorization", authorization);
-                }
-                request.call()
-            }
-            Method::PostForm(form) => {
-                let mut request = self.agent.post(url).header("Accept", "application/json");
-                if let Some(authorization) = authorization {
-                    request = request.header("Authorization", authorization);
-                }
-                request.send_form(form.iter().copied())
-            }
-        };
-        let mut response = sent.map_err(|err| transport_error(endpoint, url, err))?;
-        let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header("content-type").unwrap_or_default();
-        let retry_after = header("retry-after")
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec()
-            .map_err(|err| transport_error(endpoint, url, err))?;
-        tracing::debug!(endpoint, status, "Globus Auth answered");
-        Ok(Reply {
-            status,
-            content_type,
-            retry_after,
-            body,
-        })
+    /// Called before each attempt is sent.
+    pub(crate) fn sending(&self, attempts: &Attempts) {
+        tracing::debug!(
+            endpoint = self.endpoint,
+            attempt = attempts.attempt,
+            "sending request to Globus Auth"
+        );
     }
+
+    /// Decide what follows one attempt's outcome: its success, a final error, or a retry after
+    /// a wait (`Retry-After` when the server gave one, up to the policy's longest wait).
+    pub(crate) fn after(&self, attempts: &mut Attempts, sent: Result<Reply>) -> Next {
+        let (outcome, retry_after) = match sent {
+            Ok(reply) => {
+                tracing::debug!(
+                    endpoint = self.endpoint,
+                    status = reply.status,
+                    "Globus Auth answered"
+                );
+                let retry_after = reply.retry_after;
+                (
+                    reply.into_success(self.endpoint, self.call, self.redactor),
+                    retry_after,
+                )
+            }
+            Err(err) => (Err(err), None),
+        };
+        let err = match outcome {
+            Ok(success) => return Next::Done(Ok(success)),
+            Err(err) => err,
+        };
+        if !should_retry(&err) {
+            return Next::Done(Err(err));
+        }
+        let (endpoint, attempt, max_attempts) =
+            (self.endpoint, attempts.attempt, attempts.attempts);
+        if attempt >= max_attempts {
+            if max_attempts == 1 {
+                return Next::Done(Err(err));
+            }
+            // Info, not warn: the error goes back to the caller, who reports it once.
+            tracing::info!(endpoint, attempts = max_attempts, error = %err, "giving up on Globus Auth request");
+            return Next::Done(Err(AuthError::RetriesExhausted {
+                attempts: max_attempts,
+                last: Box::new(err),
+            }));
+        }
+        let wait = match retry_after {
+            Some(wait) => wait.min(self.retry.max_backoff),
+            None => attempts.backoff.next(),
+        };
+        tracing::info!(
+            endpoint,
+            attempt,
+            max_attempts,
+            delay_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            reason = %err,
+            "Globus Auth request failed; retrying"
+        );
+        attempts.attempt += 1;
+        Next::Retry(wait)
+    }
+}
+
+/// The parts of an HTTP response the exchange looks at, from either client.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// A `Retry-After` header value in seconds (the HTTP-date form is not used by Globus Auth).
+pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 /// Retry 429, 5xx and transport failures that certainly did nothing on the server: a
@@ -239,15 +244,13 @@ fn should_retry(err: &AuthError) -> bool {
     }
 }
 
-struct Reply {
-    status: u16,
-    content_type: String,
-    retry_after: Option<Duration>,
-    body: Vec<u8>,
-}
-
 impl Reply {
-    fn into_success(self, endpoint: &str, call: Call, redactor: &Redactor) -> Result<Success> {
+    pub(crate) fn into_success(
+        self,
+        endpoint: &str,
+        call: Call,
+        redactor: &Redactor,
+    ) -> Result<Success> {
         if (200..300).contains(&self.status) {
             return Ok(Success {
                 status: self.status,
@@ -303,7 +306,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 }
 
 /// `host:port` of a URL, for errors.
-fn host_port(url: &str) -> String {
+pub(crate) fn host_port(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(parsed) => match (parsed.host_str(), parsed.port_or_known_default()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -314,73 +317,54 @@ fn host_port(url: &str) -> String {
     }
 }
 
-/// Whether an I/O error carries a TLS failure from rustls.
-fn is_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+/// An I/O failure talking to `host`, classified: timeouts, refused or unreachable
+/// connections, resets and early EOFs, TLS failures inside the I/O error, anything else.
+pub(crate) fn classify_io(host: &str, io: &std::io::Error) -> (TransportErrorKind, String) {
+    use std::io::ErrorKind as Io;
+    match io.kind() {
+        Io::TimedOut | Io::WouldBlock => (
+            TransportErrorKind::Timeout,
+            format!("no answer from {host} in time ({io})"),
+        ),
+        Io::ConnectionRefused => (
+            TransportErrorKind::Connect,
+            format!("connection to {host} refused"),
+        ),
+        Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe => (
+            TransportErrorKind::Reset,
+            format!("connection to {host} reset by the peer ({io})"),
+        ),
+        Io::UnexpectedEof => (
+            TransportErrorKind::Reset,
+            format!("{host} closed the connection before a complete answer"),
+        ),
+        _ if io.get_ref().is_some_and(|inner| is_tls(inner)) => {
+            (TransportErrorKind::Tls, format!("with {host}: {io}"))
+        }
+        Io::HostUnreachable | Io::NetworkUnreachable | Io::AddrNotAvailable => (
+            TransportErrorKind::Connect,
+            format!("could not connect to {host}: {io}"),
+        ),
+        _ => (TransportErrorKind::Io, format!("with {host}: {io}")),
+    }
+}
+
+/// Whether an error, or one of its sources, is a TLS failure from rustls.
+pub(crate) fn is_tls(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(err) = current {
         if err.is::<rustls::Error>() {
             return true;
         }
+        // An `io::Error`'s `source()` skips the error it wraps; look inside explicitly.
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.get_ref().is_some_and(|inner| is_tls(inner))
+        {
+            return true;
+        }
         current = err.source();
     }
     false
-}
-
-/// A ureq failure as a typed transport error for `endpoint`, naming the host and port.
-pub(crate) fn transport_error(endpoint: &str, url: &str, err: ureq::Error) -> AuthError {
-    use std::io::ErrorKind as Io;
-    let host = host_port(url);
-    let (kind, message) = match &err {
-        ureq::Error::Timeout(what) => (
-            TransportErrorKind::Timeout,
-            format!("no answer from {host} in time ({what})"),
-        ),
-        ureq::Error::HostNotFound => (
-            TransportErrorKind::Connect,
-            format!("host not found: {host}"),
-        ),
-        ureq::Error::ConnectionFailed => (
-            TransportErrorKind::Connect,
-            format!("could not connect to {host}"),
-        ),
-        ureq::Error::Rustls(tls) => (TransportErrorKind::Tls, format!("with {host}: {tls}")),
-        ureq::Error::Tls(tls) => (TransportErrorKind::Tls, format!("with {host}: {tls}")),
-        ureq::Error::Io(io) => match io.kind() {
-            Io::TimedOut | Io::WouldBlock => (
-                TransportErrorKind::Timeout,
-                format!("no answer from {host} in time ({io})"),
-            ),
-            Io::ConnectionRefused => (
-                TransportErrorKind::Connect,
-                format!("connection to {host} refused"),
-            ),
-            Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe => (
-                TransportErrorKind::Reset,
-                format!("connection to {host} reset by the peer ({io})"),
-            ),
-            Io::UnexpectedEof => (
-                TransportErrorKind::Reset,
-                format!("{host} closed the connection before a complete answer"),
-            ),
-            _ if io.get_ref().is_some_and(|inner| is_tls(inner)) => {
-                (TransportErrorKind::Tls, format!("with {host}: {io}"))
-            }
-            Io::HostUnreachable | Io::NetworkUnreachable | Io::AddrNotAvailable => (
-                TransportErrorKind::Connect,
-                format!("could not connect to {host}: {io}"),
-            ),
-            _ => (TransportErrorKind::Io, format!("with {host}: {io}")),
-        },
-        other => (
-            TransportErrorKind::Protocol,
-            format!("with {host}: {other}"),
-        ),
-    };
-    AuthError::Transport {
-        endpoint: endpoint.to_owned(),
-        kind,
-        message,
-    }
 }
 
 #[cfg(test)]
