@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use globus_tokens::{Clock, SqliteAdapter, SystemClock, TokenData, TokenStorage};
-use globus_tokens_testkit::fake_auth::FakeAuthServer;
+use globus_tokens_testkit::fake_auth::{Failure, FakeAuthServer};
 use serde_json::Value;
 
 mod common;
@@ -351,6 +351,47 @@ fn token_prints_a_fresh_token_without_any_request() {
     ]);
     assert_eq!(unknown.code, 3);
     unknown.one_error_line();
+}
+
+/// `-v` shows the library's events: the renewal and a retry with its reason, never a token.
+#[test]
+fn verbose_shows_renewals_and_retries_without_secrets() {
+    let env = Env::new();
+    let (path, data) = env.seeded_store(now() - 10);
+    let store = store_arg(&path);
+    env.auth.fail_next([Failure::ServerError]);
+    let run = env.run(&[
+        "-v",
+        "--client-id",
+        CLIENT,
+        "--store",
+        &store,
+        "token",
+        TRANSFER,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = run.stdout.trim();
+    for expected in [
+        "renewing access token through the store",
+        "Globus Auth request failed; retrying",
+        "HTTP 500",
+        "renewed access token through the store",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    let stored = SqliteAdapter::open(&path)
+        .unwrap()
+        .get_token_data(TRANSFER)
+        .unwrap()
+        .unwrap();
+    for secret in [
+        token,
+        data.access_token.expose(),
+        data.refresh_token.as_ref().unwrap().expose(),
+        stored.refresh_token.as_ref().unwrap().expose(),
+    ] {
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
 }
 
 #[test]

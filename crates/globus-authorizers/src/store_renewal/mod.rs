@@ -11,8 +11,8 @@ use globus_tokens_core::{Clock, Secret, TokenData, TokenStorage};
 use crate::client::AuthClient;
 use crate::error::Result;
 
-use plan::{Grant, Look, Pass, Plan, RenewRun, Step};
 pub use plan::merge_renewed;
+use plan::{Grant, Look, Pass, Plan, RenewRun, Step};
 
 /// Renews tokens in place in a [`TokenStorage`], once across threads and processes.
 ///

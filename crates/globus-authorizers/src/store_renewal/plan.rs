@@ -81,6 +81,15 @@ impl Plan {
                 reason: "the access token expired and there is no refresh token".to_owned(),
             });
         };
+        tracing::info!(
+            resource_server = %current.resource_server,
+            grant = match grant {
+                Grant::Refresh(_) => "refresh_token",
+                Grant::ClientCredentials(_) => "client_credentials",
+            },
+            rejected = rejected.is_some(),
+            "renewing access token through the store"
+        );
         Look::Renew(Renewal { current, grant })
     }
 }
@@ -157,10 +166,18 @@ impl Pass {
     pub(crate) fn renewed(&mut self, outcome: Result<TokenData>) -> Option<TokenData> {
         match outcome {
             Ok(new) => {
+                tracing::info!(
+                    resource_server = %new.resource_server,
+                    expires_at = new.expires_at_seconds,
+                    "renewed access token through the store"
+                );
                 self.failure = None;
                 Some(new)
             }
-            Err(err) => self.failed(err),
+            Err(err) => {
+                tracing::info!(error = %err, "token renewal through the store failed");
+                self.failed(err)
+            }
         }
     }
 }
