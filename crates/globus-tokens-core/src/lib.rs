@@ -24,6 +24,8 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "async")]
+mod asynchronous;
 mod clock;
 mod error;
 mod memory;
@@ -32,6 +34,9 @@ mod secret;
 mod storage;
 mod token;
 
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use asynchronous::{AsyncTokenStorage, AsyncUpdateFn, BlockingPool, BoxFuture};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use memory::MemoryTokenStorage;

@@ -204,10 +204,9 @@ pub fn update_with_compare_and_swap<S: TokenStorage + ?Sized>(
     update: &mut UpdateFn<'_>,
     retry: &CasRetry,
 ) -> Result<Option<TokenData>> {
-    let attempts = retry.max_attempts.max(1);
-    let mut backoff = Backoff::new(&retry.backoff);
+    let mut attempts = CasAttempts::new(retry);
     let mut current = store.get_token_data(resource_server)?;
-    for attempt in 1..=attempts {
+    loop {
         let Some(mut new) = update(current.as_ref()) else {
             return Ok(current);
         };
@@ -216,15 +215,93 @@ pub fn update_with_compare_and_swap<S: TokenStorage + ?Sized>(
             SwapOutcome::Swapped => return Ok(Some(new)),
             SwapOutcome::Conflict(now_stored) => current = now_stored,
         }
-        if attempt > retry.immediate_retries && attempt < attempts {
-            std::thread::sleep(backoff.next());
+        match attempts.after_conflict() {
+            AfterConflict::Retry => {}
+            AfterConflict::Wait(wait) => std::thread::sleep(wait),
+            AfterConflict::GiveUp => {
+                return Err(attempts.exhausted(resource_server, store.namespace()));
+            }
         }
     }
-    Err(Error::RetriesExhausted {
-        location: format!("{resource_server} in namespace {}", store.namespace()),
-        attempts,
-        reason: "the entry kept changing under concurrent updates".to_owned(),
-    })
+}
+
+/// [`update_with_compare_and_swap`] for async stores (feature `async`): the same attempts and
+/// waits (slept with `tokio::time::sleep`), an async `update`.
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub async fn update_with_compare_and_swap_async<S: crate::AsyncTokenStorage + ?Sized>(
+    store: &S,
+    resource_server: &str,
+    update: &mut crate::AsyncUpdateFn<'_>,
+    retry: &CasRetry,
+) -> Result<Option<TokenData>> {
+    let mut attempts = CasAttempts::new(retry);
+    let mut current = store.get_token_data(resource_server).await?;
+    loop {
+        let Some(mut new) = update(current.clone()).await else {
+            return Ok(current);
+        };
+        new.resource_server = resource_server.to_owned();
+        match store.compare_and_swap(current.as_ref(), &new).await? {
+            SwapOutcome::Swapped => return Ok(Some(new)),
+            SwapOutcome::Conflict(now_stored) => current = now_stored,
+        }
+        match attempts.after_conflict() {
+            AfterConflict::Retry => {}
+            AfterConflict::Wait(wait) => tokio::time::sleep(wait).await,
+            AfterConflict::GiveUp => {
+                return Err(attempts.exhausted(resource_server, store.namespace()));
+            }
+        }
+    }
+}
+
+/// What the compare-and-swap loop does after a conflict.
+enum AfterConflict {
+    Retry,
+    Wait(Duration),
+    GiveUp,
+}
+
+/// The compare-and-swap loop's count of attempts and its backoff, shared by the blocking and
+/// async loops.
+struct CasAttempts {
+    attempt: u32,
+    attempts: u32,
+    immediate_retries: u32,
+    backoff: Backoff,
+}
+
+impl CasAttempts {
+    fn new(retry: &CasRetry) -> Self {
+        CasAttempts {
+            attempt: 1,
+            attempts: retry.max_attempts.max(1),
+            immediate_retries: retry.immediate_retries,
+            backoff: Backoff::new(&retry.backoff),
+        }
+    }
+
+    fn after_conflict(&mut self) -> AfterConflict {
+        let attempt = self.attempt;
+        if attempt >= self.attempts {
+            return AfterConflict::GiveUp;
+        }
+        self.attempt += 1;
+        if attempt > self.immediate_retries {
+            AfterConflict::Wait(self.backoff.next())
+        } else {
+            AfterConflict::Retry
+        }
+    }
+
+    fn exhausted(&self, resource_server: &str, namespace: &str) -> Error {
+        Error::RetriesExhausted {
+            location: format!("{resource_server} in namespace {namespace}"),
+            attempts: self.attempts,
+            reason: "the entry kept changing under concurrent updates".to_owned(),
+        }
+    }
 }
 
 #[cfg(test)]
