@@ -72,6 +72,7 @@
 mod builder;
 mod error;
 mod item;
+mod nonblocking;
 mod operations;
 mod requests;
 mod runtime;

@@ -77,3 +77,16 @@ mod composite_separate_clients {
     use super::*;
     globus_tokens_testkit::conformance_suite!(SeparateClients::new(ItemLayout::Composite));
 }
+
+/// The same suite through the native `AsyncTokenStorage` implementation (both layouts).
+mod seed_async {
+    use super::*;
+    use globus_tokens_testkit::block_on::ThroughAsync;
+    globus_tokens_testkit::conformance_suite!(ThroughAsync::new(Fresh::new(ItemLayout::Seed)));
+}
+
+mod composite_async {
+    use super::*;
+    use globus_tokens_testkit::block_on::ThroughAsync;
+    globus_tokens_testkit::conformance_suite!(ThroughAsync::new(Fresh::new(ItemLayout::Composite)));
+}

@@ -53,3 +53,13 @@ mod json_token_storage {
     use super::*;
     globus_tokens_testkit::conformance_suite!(V2Factory(InTempDir::new()));
 }
+
+/// The same suite through `BlockingPool`, the async adapter: the locked update holds the
+/// sidecar lock across the async closure.
+mod json_token_storage_through_blocking_pool {
+    use super::*;
+    use globus_tokens_testkit::block_on::ThroughBlockingPool;
+    globus_tokens_testkit::conformance_suite!(ThroughBlockingPool::new(
+        V2Factory(InTempDir::new())
+    ));
+}

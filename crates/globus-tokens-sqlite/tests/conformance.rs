@@ -88,3 +88,11 @@ mod schema_2 {
     use super::*;
     globus_tokens_testkit::conformance_suite!(FileFactory::schema_2());
 }
+
+/// The same suite through `BlockingPool`, the async adapter: the locked update holds
+/// `BEGIN IMMEDIATE` across the async closure.
+mod file_through_blocking_pool {
+    use super::*;
+    use globus_tokens_testkit::block_on::ThroughBlockingPool;
+    globus_tokens_testkit::conformance_suite!(ThroughBlockingPool::new(FileFactory::new(None)));
+}

@@ -56,6 +56,7 @@
 // Test support panics on purpose: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod block_on;
 pub mod conformance;
 pub mod crash;
 pub mod data;

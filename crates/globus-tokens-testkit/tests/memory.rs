@@ -14,3 +14,12 @@ impl StoreFactory for Memory {
 }
 
 globus_tokens_testkit::conformance_suite!(Memory(MemoryTokenStorage::new()));
+
+/// The same suite through `BlockingPool`, the async adapter of blocking stores.
+mod through_blocking_pool {
+    use super::*;
+    use globus_tokens_testkit::block_on::ThroughBlockingPool;
+    globus_tokens_testkit::conformance_suite!(ThroughBlockingPool::new(Memory(
+        MemoryTokenStorage::new()
+    )));
+}
