@@ -77,5 +77,8 @@ pub use renewing::{
     TokenSource,
 };
 pub use storage::{StorageAuthorizer, StorageTokenSource};
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use store_renewal::AsyncStoreRenewal;
 pub use store_renewal::{StoreRenewal, merge_renewed};
 pub use transport::RetryPolicy;

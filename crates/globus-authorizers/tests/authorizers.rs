@@ -9,10 +9,11 @@ use globus_authorizers::{
     GlobusAuthorizer, RefreshTokenAuthorizer, StorageAuthorizer,
 };
 use globus_tokens_core::Clock as _;
-use globus_tokens_core::{
-    MemoryTokenStorage, SwapOutcome, SystemClock, TokenData, TokenStorage, UpdateFn,
-};
+use globus_tokens_core::{MemoryTokenStorage, SystemClock, TokenData, TokenStorage};
 use globus_tokens_testkit::fake_auth::FakeAuthServer;
+
+mod common;
+use common::racing_store::RacingStore;
 
 const NATIVE: &str = "native-client-id";
 const CONFIDENTIAL: &str = "confidential-client-id";
@@ -325,64 +326,6 @@ fn sixty_four_threads_share_one_storage_renewal() {
     assert_eq!(server.token_requests(), 1);
 }
 
-/// A store whose first locked update lets a writer that ignores our lock (a Python program)
-/// rotate the refresh token between our read and our renewal.
-type Race = Box<dyn FnOnce(&MemoryTokenStorage) + Send>;
-
-struct RacingStore {
-    inner: MemoryTokenStorage,
-    race: Mutex<Option<Race>>,
-}
-
-impl std::fmt::Debug for RacingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RacingStore")
-    }
-}
-
-impl TokenStorage for RacingStore {
-    fn namespace(&self) -> &str {
-        self.inner.namespace()
-    }
-    fn store_token_data(
-        &self,
-        data: &std::collections::BTreeMap<String, TokenData>,
-    ) -> globus_tokens_core::Result<()> {
-        self.inner.store_token_data(data)
-    }
-    fn get_token_data(&self, rs: &str) -> globus_tokens_core::Result<Option<TokenData>> {
-        self.inner.get_token_data(rs)
-    }
-    fn remove_token_data(&self, rs: &str) -> globus_tokens_core::Result<bool> {
-        self.inner.remove_token_data(rs)
-    }
-    fn compare_and_swap(
-        &self,
-        expected: Option<&TokenData>,
-        new: &TokenData,
-    ) -> globus_tokens_core::Result<SwapOutcome> {
-        self.inner.compare_and_swap(expected, new)
-    }
-    fn update_token_data(
-        &self,
-        rs: &str,
-        update: &mut UpdateFn<'_>,
-    ) -> globus_tokens_core::Result<Option<TokenData>> {
-        let read = self.inner.get_token_data(rs)?;
-        if let Some(race) = self.race.lock().unwrap().take() {
-            race(&self.inner);
-        }
-        match update(read.as_ref()) {
-            Some(new) => {
-                self.inner
-                    .store_token_data(&[(rs.to_owned(), new.clone())].into())?;
-                Ok(Some(new))
-            }
-            None => Ok(read),
-        }
-    }
-}
-
 #[test]
 fn invalid_grant_after_foreign_rotation_uses_the_newer_stored_token() {
     let server = server();
@@ -416,61 +359,4 @@ fn invalid_grant_after_foreign_rotation_uses_the_newer_stored_token() {
         2,
         "the racer's refresh and our failed one; no third"
     );
-}
-
-/// A stored client-credentials token (no refresh token) is renewed with the client-credentials
-/// grant for its scope through the store, keeping identity and unknown fields; a native client
-/// with the same entry is told to log in instead.
-#[test]
-fn store_renewal_uses_client_credentials_when_there_is_no_refresh_token() {
-    let server = server();
-    let confidential = Arc::new(
-        AuthClient::builder(CONFIDENTIAL)
-            .client_secret(SECRET)
-            .base_url(server.base_url())
-            .build()
-            .unwrap(),
-    );
-    let store = MemoryTokenStorage::new();
-    let mut stale = TokenData::new(TRANSFER, TRANSFER_SCOPE, "AT-old", now() - 10)
-        .with_identity_id("client-identity");
-    stale
-        .extra
-        .insert("note".to_owned(), serde_json::json!("kept"));
-    store
-        .store_token_data(&[(TRANSFER.to_owned(), stale.clone())].into())
-        .unwrap();
-
-    let native_err = globus_authorizers::StoreRenewal::new(native(&server))
-        .renew(&store, TRANSFER, None)
-        .unwrap_err();
-    assert!(native_err.is_login_required(), "{native_err:?}");
-    assert_eq!(server.token_requests(), 0);
-
-    let renewal = globus_authorizers::StoreRenewal::new(confidential);
-    let renewed = renewal.renew(&store, TRANSFER, None).unwrap();
-    assert!(server.is_valid_access_token(renewed.access_token.expose()));
-    assert_eq!(renewed.identity_id.as_deref(), Some("client-identity"));
-    assert_eq!(renewed.extra["note"], serde_json::json!("kept"));
-    assert_eq!(
-        store.get_token_data(TRANSFER).unwrap(),
-        Some(renewed.clone())
-    );
-    assert_eq!(
-        server.requests()[0].form_value("grant_type"),
-        Some("client_credentials")
-    );
-    assert_eq!(
-        server.requests()[0].form_value("scope"),
-        Some(TRANSFER_SCOPE)
-    );
-
-    // Fresh now: no request; rejecting its access token forces exactly one more.
-    renewal.renew(&store, TRANSFER, None).unwrap();
-    assert_eq!(server.token_requests(), 1);
-    let forced = renewal
-        .renew(&store, TRANSFER, Some(&renewed.access_token))
-        .unwrap();
-    assert_ne!(forced.access_token, renewed.access_token);
-    assert_eq!(server.token_requests(), 2);
 }

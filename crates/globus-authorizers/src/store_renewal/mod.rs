@@ -2,6 +2,8 @@
 //! [`StorageAuthorizer`](crate::StorageAuthorizer), fair-research-login's `NativeClient` and the
 //! `globus-tokens` command.
 
+#[cfg(feature = "async")]
+mod nonblocking;
 mod plan;
 
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use globus_tokens_core::{Clock, Secret, TokenData, TokenStorage};
 use crate::client::AuthClient;
 use crate::error::Result;
 
+#[cfg(feature = "async")]
+pub use nonblocking::AsyncStoreRenewal;
 pub use plan::merge_renewed;
 use plan::{Grant, Look, Pass, Plan, RenewRun, Step};
 

@@ -94,3 +94,5 @@ pub fn assert_no_secret_in_events(events: &[Recorded], secrets: &[&str]) {
 }
 
 pub mod both_clients;
+
+pub mod racing_store;
