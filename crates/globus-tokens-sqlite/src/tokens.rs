@@ -165,10 +165,16 @@ impl TokenStorage for SqliteAdapter {
         resource_server: &str,
         update: &mut UpdateFn<'_>,
     ) -> Result<Option<TokenData>> {
+        let started = std::time::Instant::now();
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|err| self.db_error("updating tokens", err))?;
+        globus_tokens_core::raw::fs::report_lock_wait(
+            "sqlite write transaction",
+            &self.location(),
+            started,
+        );
         let current = self.read_token(&tx, resource_server)?;
         let Some(new) = update(current.as_ref()) else {
             tx.rollback()

@@ -278,6 +278,24 @@ pub fn open_private(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Lock waits at least this long are reported (INFO `tracing` events): a store whose writers
+/// queue behind each other, or behind a slow renewal, shows in `-v` output.
+pub const LOCK_WAIT_REPORTED: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Report a wait for `lock` on `location` that began at `started`, if it took at least
+/// [`LOCK_WAIT_REPORTED`]; for backends' own locks (a SQLite transaction) too.
+pub fn report_lock_wait(lock: &str, location: &dyn std::fmt::Display, started: std::time::Instant) {
+    let waited = started.elapsed();
+    if waited >= LOCK_WAIT_REPORTED {
+        tracing::info!(
+            lock,
+            location = %location,
+            waited_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+            "waited for a lock"
+        );
+    }
+}
+
 /// An exclusive advisory lock on the sidecar `NAME.lock` of a data file.
 ///
 /// Held until dropped. The lock belongs to the open file, so it excludes other processes and
@@ -305,11 +323,13 @@ impl FileLock {
         PathBuf::from(name)
     }
 
-    /// Block until this process holds the exclusive lock for `data_path`.
+    /// Block until this process holds the exclusive lock for `data_path`. A wait of
+    /// [`LOCK_WAIT_REPORTED`] or more is reported as a `tracing` event.
     pub fn exclusive_for(data_path: &Path) -> Result<Self> {
         let path = Self::lock_path_for(data_path);
         create_private_dir_all(&parent_dir(&path))?;
         let file = open_private(&path).map_err(|err| Error::io("opening lock file", &path, err))?;
+        let started = std::time::Instant::now();
         loop {
             match file.lock() {
                 Ok(()) => break,
@@ -317,6 +337,7 @@ impl FileLock {
                 Err(err) => return Err(Error::io("locking", &path, err)),
             }
         }
+        report_lock_wait("file lock", &path.display(), started);
         Ok(FileLock { file, path })
     }
 
@@ -524,5 +545,64 @@ mod tests {
         update_file(&path, write(b"new")).unwrap();
         assert!(!stale.exists());
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+}
+
+#[cfg(test)]
+mod lock_wait_tests {
+    use std::io::Write;
+    use std::sync::{Arc, Barrier, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Collects formatted events.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_long_wait_for_the_file_lock_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("tokens.json");
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer({
+                let captured = captured.clone();
+                move || captured.clone()
+            })
+            .with_ansi(false)
+            .finish();
+        // Uncontended: nothing to report.
+        tracing::subscriber::with_default(subscriber, || {
+            drop(FileLock::exclusive_for(&data).unwrap());
+            assert!(captured.0.lock().unwrap().is_empty());
+            let held = Barrier::new(2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    let _guard = FileLock::exclusive_for(&data).unwrap();
+                    held.wait();
+                    // Well past the threshold, so a slow start of the waiting thread cannot hide the wait.
+                    std::thread::sleep(LOCK_WAIT_REPORTED * 4);
+                });
+                held.wait();
+                drop(FileLock::exclusive_for(&data).unwrap());
+            });
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("waited for a lock"), "{text}");
+        assert!(
+            text.contains("tokens.json.lock") && text.contains("waited_ms"),
+            "{text}"
+        );
     }
 }
