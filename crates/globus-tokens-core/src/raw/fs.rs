@@ -552,7 +552,6 @@ mod tests {
 mod lock_wait_tests {
     use std::io::Write;
     use std::sync::{Arc, Barrier, Mutex};
-    use std::time::Duration;
 
     use super::*;
 
