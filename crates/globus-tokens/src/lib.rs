@@ -15,6 +15,7 @@
 //! | `scopes` | no | [`scopes`]: `Scope` (globus-sdk's `scope[dependent]` syntax), service scope constants, `ConsentForest` |
 //! | `id-token` | no | `authorizers::IdTokenDecoder`: id_token signature and claims checked against Globus Auth's OpenID configuration and JWKS (implies `authorizers`) |
 //! | `app` | no | [`app`]: globus-sdk's `GlobusApp`: `UserApp`, `ClientApp`, per-app token files at globus-sdk's paths, `ValidatingTokenStorage` and its validators, `app:NAME` store specs (implies `json`, `sqlite`, `authorizers`, `id-token`, `scopes`) |
+//! | `async` | no | async code on tokio: [`AsyncTokenStorage`] and [`BlockingPool`] (any store from async code, locks kept), and in [`authorizers`] `AsyncAuthClient` (reqwest), the async authorizers, `AsyncStoreRenewal` and `AuthorizationMiddleware` for reqwest-middleware; with `app`, the apps' async authorizers (implies `authorizers`) |
 //! | `full` | no | all of the above |
 //!
 //! [`StoreSpec`] opens any store from a string such as `sqlite:~/.globus/tokens.db` or
@@ -45,6 +46,10 @@ pub use globus_tokens_core::{
     MemoryTokenStorage, Result, Secret, SwapOutcome, SystemClock, TokenData, TokenDataLayout,
     TokenGrant, TokenResponse, TokenStorage, UpdateFn, WRITER_VERSION,
 };
+
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use globus_tokens_core::{AsyncTokenStorage, AsyncUpdateFn, BlockingPool, BoxFuture};
 
 pub use globus_tokens_spec::{OpenError, OpenMode, SpecError, StoreSpec};
 
