@@ -307,26 +307,45 @@ fn a_panicking_renewal_hands_over_to_one_waiter() {
         }
         one_token(n)
     });
-    let auth = RenewingAuthorizer::with_source(source, clock(1_000))
-        .build()
-        .unwrap();
-    std::thread::scope(|scope| {
-        let first = scope.spawn(|| auth.get_authorization_header());
-        until(|| auth.source().calls.load(Ordering::SeqCst) == 1);
-        let waiters: Vec<_> = (0..4)
-            .map(|_| scope.spawn(|| auth.get_authorization_header()))
-            .collect();
-        until(|| auth.flights.waiting() == 4);
-        open.send(()).unwrap();
-        assert!(first.join().is_err(), "the first caller panicked");
-        for waiter in waiters {
-            assert_eq!(
-                waiter.join().unwrap().unwrap().as_deref(),
+    let auth = Arc::new(
+        RenewingAuthorizer::with_source(source, clock(1_000))
+            .build()
+            .unwrap(),
+    );
+    // Each caller reports over a channel, so a waiter never woken fails the test, not hangs it.
+    let (report, reports) = std::sync::mpsc::channel();
+    let call = |name: &'static str| {
+        let (auth, report) = (Arc::clone(&auth), report.clone());
+        std::thread::spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                auth.get_authorization_header()
+            }));
+            let _ = report.send((
+                name,
+                outcome.map(|header| header.map_err(|e| e.to_string())),
+            ));
+        })
+    };
+    call("first");
+    until(|| auth.source().calls.load(Ordering::SeqCst) == 1);
+    for _ in 0..4 {
+        call("waiter");
+    }
+    until(|| auth.flights.waiting() == 4);
+    open.send(()).unwrap();
+    for _ in 0..5 {
+        let (name, outcome) = reports
+            .recv_timeout(Duration::from_secs(60))
+            .expect("every caller returns");
+        match name {
+            "first" => assert!(outcome.is_err(), "the first caller panicked"),
+            _ => assert_eq!(
+                outcome.unwrap().unwrap().as_deref(),
                 Some("Bearer AT-1"),
                 "each waiter got the token of the one that took over"
-            );
+            ),
         }
-    });
+    }
     assert_eq!(auth.source().calls.load(Ordering::SeqCst), 2);
     assert_eq!(
         auth.get_authorization_header().unwrap().as_deref(),
