@@ -14,6 +14,11 @@
 //!   [`AccessTokenAuthorizer`], [`RenewingAuthorizer`], [`RefreshTokenAuthorizer`],
 //!   [`ClientCredentialsAuthorizer`], and [`StorageAuthorizer`], which renews through a shared
 //!   token store so that several processes renew a token once;
+//! - with cargo feature `async` (off by default): `AsyncGlobusAuthorizer`, the dyn-compatible
+//!   async form of [`GlobusAuthorizer`] (implemented by the authorizers that never renew), and
+//!   `AsyncRenewingAuthorizer` over any `AsyncTokenSource`, which renews on the same
+//!   single-flight state machine as [`RenewingAuthorizer`] without holding a thread, and is
+//!   cancellation-safe;
 //! - [`AuthorizedAgent`]: sends requests with an authorizer and retries once after a 401;
 //! - [`SdkEnv`]: globus-sdk's environment variables (`GLOBUS_SDK_ENVIRONMENT`,
 //!   `GLOBUS_SDK_SERVICE_URL_AUTH`, `GLOBUS_SDK_HTTP_TIMEOUT`, `GLOBUS_SDK_VERIFY_SSL`,
@@ -23,8 +28,11 @@
 //! with its reason and delay, renewals started and finished at INFO, each request at DEBUG, TLS
 //! verification turned off at WARN. No event carries a token, secret, code or verifier.
 //!
-//! All authorizers are `Send + Sync`; renewal is single-flight: when many threads find the
-//! token stale, one request is made and every thread gets its result.
+//! All authorizers are `Send + Sync`; renewal is single-flight: when many threads (or tasks)
+//! find the token stale, one request is made and every caller gets its result. If the renewing
+//! caller goes away first (a panic, or a dropped future), one waiter renews in its place and the
+//! others share that result: one more request at most, never a waiter left stuck. Abandoned
+//! renewals are WARN events, and a caller given another's result a DEBUG one.
 //!
 //! ```
 //! use globus_authorizers::{GlobusAuthorizer, AccessTokenAuthorizer};
@@ -37,6 +45,8 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "async")]
+mod asynchronous;
 mod authorizer;
 mod client;
 mod consents;
@@ -53,6 +63,12 @@ mod storage;
 mod store_renewal;
 mod transport;
 
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use asynchronous::{
+    AsyncGlobusAuthorizer, AsyncRenewingAuthorizer, AsyncRenewingAuthorizerBuilder,
+    AsyncTokenSource, BoxFuture,
+};
 pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
 #[cfg(feature = "async")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
