@@ -55,6 +55,8 @@ mod error;
 mod http;
 #[cfg(feature = "id-token")]
 mod id_token;
+#[cfg(feature = "async")]
+mod middleware;
 mod oidc;
 mod pkce;
 mod redact;
@@ -66,7 +68,8 @@ mod transport;
 #[cfg(feature = "async")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub use asynchronous::{
-    AsyncGlobusAuthorizer, AsyncRenewingAuthorizer, AsyncRenewingAuthorizerBuilder,
+    AsyncClientCredentialsAuthorizer, AsyncGlobusAuthorizer, AsyncRefreshTokenAuthorizer,
+    AsyncRenewingAuthorizer, AsyncRenewingAuthorizerBuilder, AsyncStorageAuthorizer,
     AsyncTokenSource, BoxFuture,
 };
 pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, NullAuthorizer};
@@ -85,6 +88,9 @@ pub use http::{AuthorizedAgent, HttpReply};
 #[cfg(feature = "id-token")]
 #[cfg_attr(docsrs, doc(cfg(feature = "id-token")))]
 pub use id_token::{IdTokenClaims, IdTokenDecoder, IdTokenError, IdentitySetEntry};
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use middleware::{AuthorizationMiddleware, reqwest_client_builder};
 pub use oidc::{InvalidDocument, Jwk, JwkSet, OpenIdConfiguration};
 pub use pkce::PkceVerifier;
 pub use renewing::{

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use globus_tokens_core::{Secret, TokenResponse, TokenStorage};
+use globus_tokens_core::{Secret, TokenData, TokenResponse, TokenStorage};
 
 use crate::client::AuthClient;
 use crate::error::Result;
@@ -12,19 +12,77 @@ use crate::store_renewal::StoreRenewal;
 /// Gets one resource server's token from a store, renewing it through the store's lock with
 /// [`StoreRenewal`] (so several processes sharing a store renew a stale token once, and a
 /// rotation by a writer that ignores our lock is recovered by reading the store again).
-pub struct StorageTokenSource {
-    store: Arc<dyn TokenStorage>,
+///
+/// The defaults are the blocking kinds; with the `async` feature, `AsyncStorageAuthorizer` uses
+/// `StorageTokenSource<dyn AsyncTokenStorage, AsyncStoreRenewal>`.
+pub struct StorageTokenSource<St: ?Sized = dyn TokenStorage, R = StoreRenewal> {
+    store: Arc<St>,
+    namespace: String,
     resource_server: String,
-    renewal: StoreRenewal,
+    renewal: R,
     rejected: Mutex<Option<Secret>>,
 }
 
-impl std::fmt::Debug for StorageTokenSource {
+impl<St: ?Sized, R> std::fmt::Debug for StorageTokenSource<St, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StorageTokenSource")
             .field("resource_server", &self.resource_server)
-            .field("namespace", &self.store.namespace())
+            .field("namespace", &self.namespace)
             .finish_non_exhaustive()
+    }
+}
+
+impl<St: ?Sized, R> StorageTokenSource<St, R> {
+    pub(crate) fn new(
+        store: Arc<St>,
+        namespace: String,
+        resource_server: String,
+        renewal: R,
+    ) -> Self {
+        StorageTokenSource {
+            store,
+            namespace,
+            resource_server,
+            renewal,
+            rejected: Mutex::new(None),
+        }
+    }
+
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // used by the async sources
+    pub(crate) fn store(&self) -> &Arc<St> {
+        &self.store
+    }
+
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // used by the async sources
+    pub(crate) fn resource_server(&self) -> &str {
+        &self.resource_server
+    }
+
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // used by the async sources
+    pub(crate) fn renewal(&self) -> &R {
+        &self.renewal
+    }
+
+    /// The access token a resource server rejected, if any since the last renewal.
+    pub(crate) fn rejected(&self) -> Option<Secret> {
+        self.rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What the store holds after a renewal, as the response the authorizer expects.
+    pub(crate) fn renewed(&self, data: TokenData, now: i64) -> TokenResponse {
+        *self.rejected.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        TokenResponse::from_token_data([data], now)
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        format!("{} in namespace {}", self.resource_server, self.namespace)
+    }
+
+    pub(crate) fn remember_rejected(&self, rejected: Option<&Secret>) {
+        *self.rejected.lock().unwrap_or_else(PoisonError::into_inner) = rejected.cloned();
     }
 }
 
@@ -49,44 +107,31 @@ impl RenewingAuthorizer<StorageTokenSource> {
         client: Arc<AuthClient>,
     ) -> RenewingAuthorizerBuilder<StorageTokenSource> {
         let clock = Arc::clone(client.clock());
-        RenewingAuthorizer::with_source(
-            StorageTokenSource {
-                store,
-                resource_server: resource_server.into(),
-                renewal: StoreRenewal::new(client),
-                rejected: Mutex::new(None),
-            },
-            clock,
-        )
+        let namespace = store.namespace().to_owned();
+        let source = StorageTokenSource::new(
+            store,
+            namespace,
+            resource_server.into(),
+            StoreRenewal::new(client),
+        );
+        RenewingAuthorizer::with_source(source, clock)
     }
 }
 
 impl TokenSource for StorageTokenSource {
     fn fetch(&self) -> Result<TokenResponse> {
-        let rejected = self
-            .rejected
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let rejected = self.rejected();
         let data = self
             .renewal
             .renew(&*self.store, &self.resource_server, rejected.as_ref())?;
-        *self.rejected.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        Ok(TokenResponse::from_token_data(
-            [data],
-            self.renewal.clock().now_seconds(),
-        ))
+        Ok(self.renewed(data, self.renewal.clock().now_seconds()))
     }
 
     fn context(&self) -> String {
-        format!(
-            "{} in namespace {}",
-            self.resource_server,
-            self.store.namespace()
-        )
+        self.describe()
     }
 
     fn invalidate(&self, rejected: Option<&Secret>) {
-        *self.rejected.lock().unwrap_or_else(PoisonError::into_inner) = rejected.cloned();
+        self.remember_rejected(rejected);
     }
 }

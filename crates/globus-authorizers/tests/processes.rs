@@ -1,4 +1,6 @@
-//! Four processes sharing one store renew a stale token once per expiry.
+//! Four processes sharing one store renew a stale token once per expiry: with the blocking
+//! `StorageAuthorizer` (one thread each), and with the async one (feature `async`: a storm of
+//! tasks on a `current_thread` runtime in each process, renewing through `BlockingPool`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -31,8 +33,69 @@ fn epoch_millis() -> u128 {
         .as_millis()
 }
 
+/// Tasks per process in the async storm.
+#[cfg(feature = "async")]
+const TASKS: usize = 250;
+
+fn wait_for_start() {
+    let start: u128 = std::env::var("START_AT_MS").unwrap().parse().unwrap();
+    while epoch_millis() < start {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// In an async child: at the common start time, `TASKS` tasks ask one async storage authorizer
+/// for a header at once; all must get the same one, which is written to the output file.
+#[cfg(feature = "async")]
+fn async_child() {
+    use globus_authorizers::{AsyncGlobusAuthorizer, AsyncStorageAuthorizer};
+    use globus_tokens_core::{AsyncTokenStorage, BlockingPool};
+    let var = |name: &str| std::env::var(name).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store: Arc<dyn AsyncTokenStorage> = Arc::new(BlockingPool::from_arc(open(
+            &var("STORE_KIND"),
+            Path::new(&var("STORE_PATH")),
+        )));
+        let client = Arc::new(
+            AuthClient::builder(NATIVE)
+                .base_url(var("AUTH_URL"))
+                .build_async()
+                .unwrap(),
+        );
+        let authorizer = Arc::new(
+            AsyncStorageAuthorizer::builder(store, TRANSFER, client)
+                .build()
+                .unwrap(),
+        );
+        wait_for_start();
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let authorizer = Arc::clone(&authorizer);
+                tokio::spawn(async move { authorizer.get_authorization_header().await })
+            })
+            .collect();
+        let mut headers = Vec::new();
+        for task in tasks {
+            headers.push(task.await.unwrap().unwrap().unwrap());
+        }
+        assert!(
+            headers.iter().all(|h| h == &headers[0]),
+            "one token per process"
+        );
+        std::fs::write(var("OUTPUT"), &headers[0]).unwrap();
+    });
+}
+
 /// In a child: wait for the common start time, get a header, write it to the output file.
 fn child() {
+    #[cfg(feature = "async")]
+    if std::env::var_os("ASYNC").is_some() {
+        return async_child();
+    }
     let var = |name: &str| std::env::var(name).unwrap();
     let store = open(&var("STORE_KIND"), Path::new(&var("STORE_PATH")));
     let client = Arc::new(
@@ -44,16 +107,14 @@ fn child() {
     let authorizer = StorageAuthorizer::builder(store, TRANSFER, client)
         .build()
         .unwrap();
-    let start: u128 = var("START_AT_MS").parse().unwrap();
-    while epoch_millis() < start {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_start();
     let header = authorizer.get_authorization_header().unwrap().unwrap();
     std::fs::write(var("OUTPUT"), header).unwrap();
 }
 
 fn round(
     test_name: &str,
+    asynchronous: bool,
     kind: &str,
     store_path: &Path,
     server: &FakeAuthServer,
@@ -64,7 +125,11 @@ fn round(
     let children: Vec<_> = (0..PROCESSES)
         .map(|index| {
             let output = dir.join(format!("header-{round}-{index}"));
-            let child = Command::new(std::env::current_exe().unwrap())
+            let mut command = Command::new(std::env::current_exe().unwrap());
+            if asynchronous {
+                command.env("ASYNC", "1");
+            }
+            let child = command
                 .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
                 .env(CHILD, "1")
                 .env("STORE_KIND", kind)
@@ -90,7 +155,7 @@ fn round(
         .collect()
 }
 
-fn four_processes_renew_once(test_name: &str, kind: &str, file_name: &str) {
+fn four_processes_renew_once(test_name: &str, asynchronous: bool, kind: &str, file_name: &str) {
     if std::env::var_os(CHILD).is_some() {
         return child();
     }
@@ -113,7 +178,15 @@ fn four_processes_renew_once(test_name: &str, kind: &str, file_name: &str) {
         .unwrap();
 
     for expiry in 1..=2 {
-        let headers = round(test_name, kind, &path, &server, dir.path(), expiry);
+        let headers = round(
+            test_name,
+            asynchronous,
+            kind,
+            &path,
+            &server,
+            dir.path(),
+            expiry,
+        );
         assert_eq!(
             server.token_requests(),
             expiry,
@@ -143,10 +216,44 @@ fn four_processes_renew_once(test_name: &str, kind: &str, file_name: &str) {
 
 #[test]
 fn four_processes_share_a_sqlite_store() {
-    four_processes_renew_once("four_processes_share_a_sqlite_store", "sqlite", "tokens.db");
+    four_processes_renew_once(
+        "four_processes_share_a_sqlite_store",
+        false,
+        "sqlite",
+        "tokens.db",
+    );
 }
 
 #[test]
 fn four_processes_share_a_json_store() {
-    four_processes_renew_once("four_processes_share_a_json_store", "json", "tokens.json");
+    four_processes_renew_once(
+        "four_processes_share_a_json_store",
+        false,
+        "json",
+        "tokens.json",
+    );
+}
+
+/// The storm: four processes, each with many tasks on one async authorizer, sharing
+/// one SQLite store through `BlockingPool`: one token request per expiry.
+#[cfg(feature = "async")]
+#[test]
+fn four_processes_of_async_tasks_share_a_sqlite_store() {
+    four_processes_renew_once(
+        "four_processes_of_async_tasks_share_a_sqlite_store",
+        true,
+        "sqlite",
+        "tokens.db",
+    );
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn four_processes_of_async_tasks_share_a_json_store() {
+    four_processes_renew_once(
+        "four_processes_of_async_tasks_share_a_json_store",
+        true,
+        "json",
+        "tokens.json",
+    );
 }

@@ -129,7 +129,8 @@ pub mod login {
     feature = "sqlite",
     feature = "authorizers",
     feature = "app",
-    feature = "scopes"
+    feature = "scopes",
+    feature = "async"
 ))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

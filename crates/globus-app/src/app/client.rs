@@ -89,6 +89,9 @@ impl ClientApp {
 
     /// Close the app: drops the storage (a SQLite file's connection is closed).
     pub fn close(self) {}
+
+    #[cfg(feature = "async")]
+    super::nonblocking::async_authorizer_method!();
 }
 
 impl GlobusApp for ClientApp {

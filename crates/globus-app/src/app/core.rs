@@ -61,7 +61,7 @@ pub(super) struct AppCore {
     pub(super) config: GlobusAppConfig,
     pub(super) location: Option<AppLocation>,
     pub(super) store: Arc<AppTokenStore>,
-    kind: AuthorizerKind,
+    pub(super) kind: AuthorizerKind,
     validator: Arc<ScopeRequirementsValidator<Scope>>,
     consents: Arc<AuthConsentCheck>,
     requirements: Mutex<BTreeMap<String, Vec<Scope>>>,
@@ -70,6 +70,9 @@ pub(super) struct AppCore {
     login_lock: Mutex<()>,
     /// Bumped after each login, so a thread that waited for another's login can tell.
     logins: AtomicU64,
+    /// The async client and authorizers (feature `async`).
+    #[cfg(feature = "async")]
+    pub(super) async_parts: super::nonblocking::AsyncParts,
 }
 
 thread_local! {
@@ -119,6 +122,8 @@ impl AppCore {
         if let Some(secret) = client_secret {
             builder = builder.client_secret(secret);
         }
+        #[cfg(feature = "async")]
+        let async_parts = super::nonblocking::AsyncParts::new(builder.clone());
         let client = Arc::new(builder.build()?);
 
         let (location, inner): (Option<AppLocation>, Arc<dyn TokenStorage>) = match &config
@@ -192,6 +197,8 @@ impl AppCore {
             cache: Mutex::new(HashMap::new()),
             login_lock: Mutex::new(()),
             logins: AtomicU64::new(0),
+            #[cfg(feature = "async")]
+            async_parts,
         })
     }
 
@@ -204,6 +211,8 @@ impl AppCore {
                 .or_default()
                 .extend(scopes.iter().cloned());
             cache.remove(resource_server);
+            #[cfg(feature = "async")]
+            self.async_parts.forget(resource_server);
         }
         self.validator.add_scope_requirements(added);
     }
@@ -224,6 +233,8 @@ impl AppCore {
 
     fn clear_cache(&self) {
         lock(&self.cache).clear();
+        #[cfg(feature = "async")]
+        self.async_parts.clear_cache();
     }
 
     /// An authorizer from valid stored tokens, with no error handling.

@@ -62,6 +62,8 @@ mod config;
 mod core;
 mod error;
 mod login_flow;
+#[cfg(feature = "async")]
+mod nonblocking;
 mod user;
 
 use std::collections::BTreeMap;

@@ -112,6 +112,9 @@ impl UserApp {
 
     /// Close the app: drops the storage (a SQLite file's connection is closed).
     pub fn close(self) {}
+
+    #[cfg(feature = "async")]
+    super::nonblocking::async_authorizer_method!();
 }
 
 impl GlobusApp for UserApp {

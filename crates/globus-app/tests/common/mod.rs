@@ -27,6 +27,10 @@ pub(crate) struct UserState {
     pub(crate) codes: Vec<String>,
     /// When false, the user types nothing (the flow reads end of input).
     pub(crate) willing: bool,
+    /// How long the user takes to type (a person is slow); the reading thread blocks meanwhile.
+    pub(crate) think: Duration,
+    /// The threads the flow read the keyboard on.
+    pub(crate) reader_threads: Vec<std::thread::ThreadId>,
 }
 
 /// The simulated user at the terminal.
@@ -53,6 +57,16 @@ impl User {
             .last()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Take `think` to type each code.
+    pub(crate) fn set_think(&self, think: Duration) {
+        self.0.lock().unwrap().think = think;
+    }
+
+    /// The threads the flow read the keyboard on.
+    pub(crate) fn reader_threads(&self) -> Vec<std::thread::ThreadId> {
+        self.0.lock().unwrap().reader_threads.clone()
     }
 
     pub(crate) fn set_willing(&self, willing: bool) {
@@ -137,6 +151,12 @@ struct Keyboard(User);
 
 impl Read for Keyboard {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let think = {
+            let mut state = self.0.0.lock().unwrap();
+            state.reader_threads.push(std::thread::current().id());
+            state.think
+        };
+        std::thread::sleep(think);
         let mut state = self.0.0.lock().unwrap();
         let mut n = 0;
         while n < buf.len() {

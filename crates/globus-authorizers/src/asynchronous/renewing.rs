@@ -5,9 +5,10 @@ use std::sync::Arc;
 use globus_tokens_core::{Clock, Secret, TokenData, TokenResponse};
 
 use super::{AsyncGlobusAuthorizer, BoxFuture};
+use crate::error::AuthError;
 use crate::error::Result;
 use crate::renewing::RenewingAuthorizerBuilder;
-use crate::renewing::flight::{Flights, Step};
+use crate::renewing::flight::{FlightGuard, Flights, Step};
 
 /// Where an [`AsyncRenewingAuthorizer`] gets new tokens: the async form of
 /// [`TokenSource`](crate::TokenSource).
@@ -39,8 +40,9 @@ pub type AsyncRenewingAuthorizerBuilder<S> =
 /// state machine: the token is renewed when it is within [`EXPIRES_ADJUST_SECONDS`](crate::EXPIRES_ADJUST_SECONDS) of expiry;
 /// when many tasks find it stale at once, one of them fetches and the others await its result
 /// (a failure too) without holding a thread. Cancellation is safe: a task dropped while waiting
-/// changes nothing for the others, and if the renewing task is dropped mid-request, one waiter
-/// renews in its place (one more request at most) and the rest share that result.
+/// changes nothing for the others, and the renewing task may be dropped mid-request: on a tokio
+/// runtime the request runs in a task of its own and every waiter gets its result (if that
+/// task panics, one waiter renews in its place and the rest share that result).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -75,8 +77,9 @@ pub type AsyncRenewingAuthorizerBuilder<S> =
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AsyncRenewingAuthorizer<S> {
-    source: S,
-    pub(super) flights: Flights,
+    // Shared with the task a renewal runs in, which may outlive the caller that started it.
+    source: Arc<S>,
+    pub(super) flights: Arc<Flights>,
 }
 
 impl<S: AsyncTokenSource> std::fmt::Debug for AsyncRenewingAuthorizer<S> {
@@ -94,11 +97,14 @@ impl<S: AsyncTokenSource> AsyncRenewingAuthorizerBuilder<S> {
     /// Build; fails if only one of access token and expiry was given.
     pub fn build(self) -> Result<AsyncRenewingAuthorizer<S>> {
         let (source, flights) = self.into_parts()?;
-        Ok(AsyncRenewingAuthorizer { source, flights })
+        Ok(AsyncRenewingAuthorizer {
+            source: Arc::new(source),
+            flights,
+        })
     }
 }
 
-impl<S: AsyncTokenSource> AsyncRenewingAuthorizer<S> {
+impl<S: AsyncTokenSource + 'static> AsyncRenewingAuthorizer<S> {
     /// Start building an authorizer over any async token source.
     pub fn with_source(source: S, clock: Arc<dyn Clock>) -> AsyncRenewingAuthorizerBuilder<S> {
         RenewingAuthorizerBuilder::new(source, clock)
@@ -132,8 +138,7 @@ impl<S: AsyncTokenSource> AsyncRenewingAuthorizer<S> {
     }
 
     /// The async driver of [`Flights`]: await while another task renews. Dropping this future
-    /// at any await is safe (see the type's docs): the flight guard it holds while fetching
-    /// hands the renewal over when dropped.
+    /// at any await is safe (see the type's docs).
     async fn current_or_renewed(&self, accept_current: bool) -> Result<Secret> {
         let mut waited_for = None;
         loop {
@@ -143,16 +148,38 @@ impl<S: AsyncTokenSource> AsyncRenewingAuthorizer<S> {
             {
                 Step::Ready(result) => return result,
                 Step::Wait(listener) => listener.await,
-                Step::Renew(flight) => {
-                    let fetched = self.source.fetch().await;
-                    return flight.finish(fetched, |token| self.source.accept(token));
-                }
+                Step::Renew(flight) => return renew(Arc::clone(&self.source), flight).await,
             }
         }
     }
 }
 
-impl<S: AsyncTokenSource> AsyncGlobusAuthorizer for AsyncRenewingAuthorizer<S> {
+/// Fetch and land one renewal. On a tokio runtime it runs in a task of its own, so a caller
+/// dropped mid-request (aborted, timed out) does not cancel the request: the waiters get its
+/// result, and a refresh token rotated by that request is kept rather than lost. The flight
+/// is abandoned (one waiter renews instead) only if that task panics or the runtime shuts down.
+/// Elsewhere (another executor) it runs in the caller, and dropping the caller abandons it.
+async fn renew<S: AsyncTokenSource + 'static>(
+    source: Arc<S>,
+    flight: FlightGuard,
+) -> Result<Secret> {
+    let context = flight.context().to_owned();
+    let renewal = async move {
+        let fetched = source.fetch().await;
+        flight.finish(fetched, |token| source.accept(token))
+    };
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return renewal.await;
+    };
+    match runtime.spawn(renewal).await {
+        Ok(result) => result,
+        // The source panicked: the same panic as in the blocking authorizer, in its caller.
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(_) => Err(AuthError::RenewalAbandoned { context }),
+    }
+}
+
+impl<S: AsyncTokenSource + 'static> AsyncGlobusAuthorizer for AsyncRenewingAuthorizer<S> {
     fn get_authorization_header(&self) -> BoxFuture<'_, Result<Option<String>>> {
         Box::pin(async move {
             let token = self.current_or_renewed(true).await?;

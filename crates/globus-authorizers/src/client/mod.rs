@@ -18,6 +18,8 @@ use crate::transport::RetryPolicy;
 
 pub use builder::AuthClientBuilder;
 #[cfg(feature = "async")]
+pub(crate) use builder::USER_AGENT;
+#[cfg(feature = "async")]
 pub use nonblocking::AsyncAuthClient;
 pub use params::AuthorizeParams;
 pub(crate) use requests::basic_auth_header;

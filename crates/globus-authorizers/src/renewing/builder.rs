@@ -98,13 +98,13 @@ impl<S, A> RenewingAuthorizerBuilder<S, A> {
 
     /// The source and the renewal state, checked (both an access token and its expiry, or
     /// neither): what every `build` starts from.
-    pub(crate) fn into_parts(self) -> Result<(S, Flights)> {
+    pub(crate) fn into_parts(self) -> Result<(S, Arc<Flights>)> {
         let flights = Flights::new(
             self.access_token,
             self.expires_at,
             self.clock,
             self.on_refresh,
         )?;
-        Ok((self.source, flights))
+        Ok((self.source, Arc::new(flights)))
     }
 }

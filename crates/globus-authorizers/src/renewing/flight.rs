@@ -48,7 +48,7 @@ pub(crate) struct Flights {
 }
 
 /// What a caller of [`Flights::step`] does next.
-pub(crate) enum Step<'a> {
+pub(crate) enum Step {
     /// Done: a fresh token, or the shared result of the flight this caller waited for.
     Ready(Result<Secret>),
     /// Another caller is renewing: wait on this, then step again. The listener was made under
@@ -56,7 +56,7 @@ pub(crate) enum Step<'a> {
     Wait(EventListener),
     /// This caller renews: fetch, then [`FlightGuard::finish`]. Dropping the guard unfinished
     /// hands the renewal to a waiter.
-    Renew(FlightGuard<'a>),
+    Renew(FlightGuard),
 }
 
 impl Flights {
@@ -113,11 +113,11 @@ impl Flights {
     /// Decide the caller's next move. `waited_for` starts as `None` and is kept by the caller
     /// between steps; `context` names the token for events (called without the lock held).
     pub(crate) fn step(
-        &self,
+        self: &Arc<Self>,
         accept_current: bool,
         waited_for: &mut Option<u64>,
         context: impl FnOnce() -> String,
-    ) -> Step<'_> {
+    ) -> Step {
         let mut state = self.lock();
         if let Some(waited) = *waited_for
             && state.flights > waited
@@ -151,7 +151,7 @@ impl Flights {
         drop(state);
         // The guard exists before `context` runs, so even a panic there releases the waiters.
         let mut flight = FlightGuard {
-            flights: self,
+            flights: Arc::clone(self),
             context: String::new(),
             finished: false,
         };
@@ -185,13 +185,20 @@ impl Flights {
 /// The renewal one caller owns. [`Self::finish`] lands it; dropping it unfinished (a panic in
 /// the blocking path, or the async future dropped mid-request) marks it abandoned and wakes the
 /// waiters, one of which renews in its place.
-pub(crate) struct FlightGuard<'a> {
-    flights: &'a Flights,
+pub(crate) struct FlightGuard {
+    // Owned, so an async renewal can finish in a task of its own after its caller is gone.
+    flights: Arc<Flights>,
     context: String,
     finished: bool,
 }
 
-impl FlightGuard<'_> {
+impl FlightGuard {
+    /// What is being renewed, for events and errors.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // used by the async driver
+    pub(crate) fn context(&self) -> &str {
+        &self.context
+    }
+
     /// Land the flight with what the source fetched: keep its one token (`accept` sees it
     /// first), wake the waiters, then run the `on_refresh` callback.
     pub(crate) fn finish(
@@ -206,7 +213,7 @@ impl FlightGuard<'_> {
         });
         // Only now: a panic in `accept` above still abandons the flight.
         self.finished = true;
-        let flights = self.flights;
+        let flights = Arc::clone(&self.flights);
         let (token, response) = match renewed {
             Ok((token, response)) => {
                 tracing::info!(
@@ -237,7 +244,7 @@ impl FlightGuard<'_> {
     }
 }
 
-impl Drop for FlightGuard<'_> {
+impl Drop for FlightGuard {
     fn drop(&mut self) {
         if !self.finished {
             tracing::warn!(

@@ -49,7 +49,7 @@ pub trait TokenSource: Send + Sync {
 /// one waiter renews in its place (one more request at most) and the others share its result.
 pub struct RenewingAuthorizer<S> {
     source: S,
-    flights: Flights,
+    flights: Arc<Flights>,
 }
 
 impl<S: TokenSource> std::fmt::Debug for RenewingAuthorizer<S> {
@@ -158,14 +158,24 @@ impl<S: TokenSource> GlobusAuthorizer for RenewingAuthorizer<S> {
         true
     }
 }
-/// Renews with a refresh token; keeps a rotated refresh token. See [`RefreshTokenAuthorizer`].
-pub struct RefreshTokenSource {
-    client: Arc<AuthClient>,
+/// Renews with a refresh token; keeps a rotated refresh token. See [`RefreshTokenAuthorizer`]
+/// (and, with the `async` feature, `AsyncRefreshTokenAuthorizer`, whose client `C` is the
+/// `AsyncAuthClient`).
+pub struct RefreshTokenSource<C = AuthClient> {
+    client: Arc<C>,
     refresh_token: Mutex<Secret>,
-    resource_server: Option<String>,
+    pub(crate) resource_server: Option<String>,
 }
 
-impl RefreshTokenSource {
+impl<C> RefreshTokenSource<C> {
+    pub(crate) fn new(client: Arc<C>, refresh_token: Secret) -> Self {
+        RefreshTokenSource {
+            client,
+            refresh_token: Mutex::new(refresh_token),
+            resource_server: None,
+        }
+    }
+
     /// The refresh token in use now (the latest rotated one).
     pub fn refresh_token(&self) -> Secret {
         self.refresh_token
@@ -173,30 +183,32 @@ impl RefreshTokenSource {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
-}
 
-impl TokenSource for RefreshTokenSource {
-    fn fetch(&self) -> Result<TokenResponse> {
-        let refresh_token = self.refresh_token();
-        self.client
-            .oauth2_refresh_token(&refresh_token)
-            .map_err(|err| match err {
-                AuthError::LoginRequired { reason, .. } => AuthError::LoginRequired {
-                    resource_server: self.resource_server.clone(),
-                    reason,
-                },
-                other => other,
-            })
+    /// The client renewing with it.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))] // used by the async sources
+    pub(crate) fn client(&self) -> &Arc<C> {
+        &self.client
     }
 
-    fn context(&self) -> String {
+    /// A refused refresh token names the resource server, when known.
+    pub(crate) fn name_resource_server(&self, err: AuthError) -> AuthError {
+        match err {
+            AuthError::LoginRequired { reason, .. } => AuthError::LoginRequired {
+                resource_server: self.resource_server.clone(),
+                reason,
+            },
+            other => other,
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
         match &self.resource_server {
             Some(rs) => format!("the refresh token for {rs}"),
             None => "a refresh token".to_owned(),
         }
     }
 
-    fn accept(&self, token: &TokenData) {
+    pub(crate) fn keep_rotated(&self, token: &TokenData) {
         // An absent refresh token in the response means "keep using the old one".
         if let Some(rotated) = &token.refresh_token {
             *self
@@ -207,7 +219,23 @@ impl TokenSource for RefreshTokenSource {
     }
 }
 
-impl std::fmt::Debug for RefreshTokenSource {
+impl TokenSource for RefreshTokenSource<AuthClient> {
+    fn fetch(&self) -> Result<TokenResponse> {
+        self.client
+            .oauth2_refresh_token(&self.refresh_token())
+            .map_err(|err| self.name_resource_server(err))
+    }
+
+    fn context(&self) -> String {
+        self.describe()
+    }
+
+    fn accept(&self, token: &TokenData) {
+        self.keep_rotated(token);
+    }
+}
+
+impl<C> std::fmt::Debug for RefreshTokenSource<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshTokenSource")
             .field("refresh_token", &self.refresh_token())
@@ -216,20 +244,34 @@ impl std::fmt::Debug for RefreshTokenSource {
     }
 }
 
-/// Renews with the client credentials grant for fixed scopes. See [`ClientCredentialsAuthorizer`].
-#[derive(Debug)]
-pub struct ClientCredentialsSource {
-    client: Arc<AuthClient>,
-    scopes: String,
+/// Renews with the client credentials grant for fixed scopes. See [`ClientCredentialsAuthorizer`]
+/// (and, with the `async` feature, `AsyncClientCredentialsAuthorizer`).
+pub struct ClientCredentialsSource<C = AuthClient> {
+    pub(crate) client: Arc<C>,
+    pub(crate) scopes: String,
 }
 
-impl TokenSource for ClientCredentialsSource {
+impl<C> std::fmt::Debug for ClientCredentialsSource<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentialsSource")
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> ClientCredentialsSource<C> {
+    pub(crate) fn describe(&self) -> String {
+        format!("scopes {:?}", self.scopes)
+    }
+}
+
+impl TokenSource for ClientCredentialsSource<AuthClient> {
     fn fetch(&self) -> Result<TokenResponse> {
         self.client.oauth2_client_credentials_tokens(&self.scopes)
     }
 
     fn context(&self) -> String {
-        format!("scopes {:?}", self.scopes)
+        self.describe()
     }
 }
 
@@ -260,11 +302,7 @@ impl RenewingAuthorizer<RefreshTokenSource> {
     ) -> RenewingAuthorizerBuilder<RefreshTokenSource> {
         let clock = Arc::clone(client.clock());
         RenewingAuthorizer::with_source(
-            RefreshTokenSource {
-                client,
-                refresh_token: Mutex::new(refresh_token.into()),
-                resource_server: None,
-            },
+            RefreshTokenSource::new(client, refresh_token.into()),
             clock,
         )
     }
@@ -275,7 +313,7 @@ impl RenewingAuthorizer<RefreshTokenSource> {
     }
 }
 
-impl RenewingAuthorizerBuilder<RefreshTokenSource> {
+impl<C, A> RenewingAuthorizerBuilder<RefreshTokenSource<C>, A> {
     /// Name the resource server, for clearer errors.
     pub fn resource_server(mut self, resource_server: impl Into<String>) -> Self {
         self.source.resource_server = Some(resource_server.into());

@@ -96,3 +96,14 @@ pub fn assert_no_secret_in_events(events: &[Recorded], secrets: &[&str]) {
 pub mod both_clients;
 
 pub mod racing_store;
+
+/// Install a recording subscriber as the process's global default and return its events.
+/// For test binaries with a single test: a global subscriber sees every thread's events, with
+/// none of the per-thread interest caching that makes scoped subscribers miss events when many
+/// tests run at once.
+pub fn record_globally() -> Arc<Mutex<Vec<Recorded>>> {
+    let recorder = Recorder::default();
+    let events = Arc::clone(&recorder.events);
+    tracing::subscriber::set_global_default(recorder).expect("no global subscriber yet");
+    events
+}
