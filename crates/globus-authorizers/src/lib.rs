@@ -102,5 +102,5 @@ pub use storage::{StorageAuthorizer, StorageTokenSource};
 #[cfg(feature = "async")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub use store_renewal::AsyncStoreRenewal;
-pub use store_renewal::{StoreRenewal, merge_renewed};
+pub use store_renewal::{RenewalClient, StoreRenewal, merge_renewed};
 pub use transport::RetryPolicy;

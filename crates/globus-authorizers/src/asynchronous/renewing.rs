@@ -110,20 +110,7 @@ impl<S: AsyncTokenSource + 'static> AsyncRenewingAuthorizer<S> {
         RenewingAuthorizerBuilder::new(source, clock)
     }
 
-    /// The current access token, if any (it may be stale).
-    pub fn access_token(&self) -> Option<Secret> {
-        self.flights.current().0
-    }
-
-    /// When the current access token expires, if there is one.
-    pub fn expires_at(&self) -> Option<i64> {
-        self.flights.current().1
-    }
-
-    /// The token source.
-    pub fn source(&self) -> &S {
-        &self.source
-    }
+    crate::renewing::renewing_accessors!();
 
     /// A valid access token: the current one, unless it is missing or within
     /// [`EXPIRES_ADJUST_SECONDS`](crate::EXPIRES_ADJUST_SECONDS) of expiry, in which case it is renewed first (single-flight).

@@ -18,6 +18,28 @@ use flight::{Flights, Step};
 
 pub use builder::{OnRefresh, RenewingAuthorizerBuilder};
 
+/// The accessors both renewing authorizers have (over their `flights` and `source`), written once.
+macro_rules! renewing_accessors {
+    () => {
+        /// The current access token, if any (it may be stale).
+        pub fn access_token(&self) -> Option<Secret> {
+            self.flights.current().0
+        }
+
+        /// When the current access token expires, if there is one.
+        pub fn expires_at(&self) -> Option<i64> {
+            self.flights.current().1
+        }
+
+        /// The token source.
+        pub fn source(&self) -> &S {
+            &self.source
+        }
+    };
+}
+#[cfg(feature = "async")]
+pub(crate) use renewing_accessors;
+
 /// A token counts as expired this many seconds before its `expires_at`, as in globus-sdk.
 pub const EXPIRES_ADJUST_SECONDS: i64 = 60;
 
@@ -77,20 +99,7 @@ impl<S: TokenSource> RenewingAuthorizer<S> {
         RenewingAuthorizerBuilder::new(source, clock)
     }
 
-    /// The current access token, if any (it may be stale).
-    pub fn access_token(&self) -> Option<Secret> {
-        self.flights.current().0
-    }
-
-    /// When the current access token expires, if there is one.
-    pub fn expires_at(&self) -> Option<i64> {
-        self.flights.current().1
-    }
-
-    /// The token source.
-    pub fn source(&self) -> &S {
-        &self.source
-    }
+    renewing_accessors!();
 
     /// A valid access token: the current one, unless it is missing or within
     /// [`EXPIRES_ADJUST_SECONDS`] of expiry, in which case it is renewed first (single-flight).

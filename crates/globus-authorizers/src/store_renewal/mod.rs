@@ -40,13 +40,24 @@ use plan::{Grant, Look, Pass, Plan, RenewRun, Step};
 /// let token = renewal.renew(&store, "transfer.api.globus.org", None)?;
 /// # Ok::<(), globus_authorizers::AuthError>(())
 /// ```
-#[derive(Clone)]
-pub struct StoreRenewal {
-    client: Arc<AuthClient>,
+///
+/// With the `async` feature, [`AsyncStoreRenewal`] is this type over the async client: the same
+/// settings and decisions, with an async `renew`.
+pub struct StoreRenewal<C = AuthClient> {
+    client: Arc<C>,
     plan: Plan,
 }
 
-impl std::fmt::Debug for StoreRenewal {
+impl<C> Clone for StoreRenewal<C> {
+    fn clone(&self) -> Self {
+        StoreRenewal {
+            client: Arc::clone(&self.client),
+            plan: self.plan.clone(),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for StoreRenewal<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreRenewal")
             .field("skew_seconds", &self.plan.skew_seconds)
@@ -54,14 +65,7 @@ impl std::fmt::Debug for StoreRenewal {
     }
 }
 
-impl StoreRenewal {
-    /// Renew with `client`, on its clock, when a token is within [`EXPIRES_ADJUST_SECONDS`](crate::EXPIRES_ADJUST_SECONDS) of
-    /// expiry.
-    pub fn new(client: Arc<AuthClient>) -> Self {
-        let plan = Plan::new(Arc::clone(client.clock()), client.is_confidential());
-        StoreRenewal { client, plan }
-    }
-
+impl<C> StoreRenewal<C> {
     /// Count a token as stale this many seconds before it expires (fair-research-login: 0).
     pub fn skew_seconds(mut self, seconds: i64) -> Self {
         self.plan.skew_seconds = seconds;
@@ -78,7 +82,56 @@ impl StoreRenewal {
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.plan.clock
     }
+}
 
+impl<C: RenewalClient> StoreRenewal<C> {
+    /// Renew with `client` ([`AuthClient`], or with the `async` feature `AsyncAuthClient`), on
+    /// its clock, when a token is within [`EXPIRES_ADJUST_SECONDS`](crate::EXPIRES_ADJUST_SECONDS)
+    /// of expiry.
+    pub fn new(client: Arc<C>) -> Self {
+        let plan = Plan::new(Arc::clone(client.clock()), client.is_confidential());
+        StoreRenewal { client, plan }
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The clients a [`StoreRenewal`] renews with: [`AuthClient`] and, with the `async` feature,
+/// `AsyncAuthClient`. Sealed.
+pub trait RenewalClient: sealed::Sealed + Send + Sync {
+    /// The clock that stamps the client's token responses.
+    fn clock(&self) -> &Arc<dyn Clock>;
+    /// Whether the client has a secret (and so can use client credentials).
+    fn is_confidential(&self) -> bool;
+}
+
+impl sealed::Sealed for AuthClient {}
+
+impl RenewalClient for AuthClient {
+    fn clock(&self) -> &Arc<dyn Clock> {
+        AuthClient::clock(self)
+    }
+    fn is_confidential(&self) -> bool {
+        AuthClient::is_confidential(self)
+    }
+}
+
+#[cfg(feature = "async")]
+impl sealed::Sealed for crate::AsyncAuthClient {}
+
+#[cfg(feature = "async")]
+impl RenewalClient for crate::AsyncAuthClient {
+    fn clock(&self) -> &Arc<dyn Clock> {
+        crate::AsyncAuthClient::clock(self)
+    }
+    fn is_confidential(&self) -> bool {
+        crate::AsyncAuthClient::is_confidential(self)
+    }
+}
+
+impl StoreRenewal<AuthClient> {
     /// Make sure `store` holds a usable token for `resource_server` and return it.
     ///
     /// The stored token is renewed when it is stale, or when its access token is `rejected`

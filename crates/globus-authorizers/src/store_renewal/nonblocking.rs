@@ -1,10 +1,11 @@
 //! [`AsyncStoreRenewal`]: [`StoreRenewal`](super::StoreRenewal) for async code.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use globus_tokens_core::{AsyncTokenStorage, BoxFuture, Clock, Secret, TokenData};
+use globus_tokens_core::{AsyncTokenStorage, BoxFuture, Secret, TokenData};
 
-use super::plan::{Grant, Look, Pass, Plan, RenewRun, Step};
+use super::StoreRenewal;
+use super::plan::{Grant, Look, Pass, RenewRun, Step};
 use crate::client::AsyncAuthClient;
 use crate::error::Result;
 
@@ -29,49 +30,13 @@ use crate::error::Result;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct AsyncStoreRenewal {
-    client: Arc<AsyncAuthClient>,
-    plan: Plan,
-}
-
-impl std::fmt::Debug for AsyncStoreRenewal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncStoreRenewal")
-            .field("skew_seconds", &self.plan.skew_seconds)
-            .finish_non_exhaustive()
-    }
-}
+pub type AsyncStoreRenewal = StoreRenewal<AsyncAuthClient>;
 
 fn lock(pass: &Mutex<Pass>) -> MutexGuard<'_, Pass> {
     pass.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl AsyncStoreRenewal {
-    /// Renew with `client`, on its clock, when a token is within
-    /// [`EXPIRES_ADJUST_SECONDS`](crate::EXPIRES_ADJUST_SECONDS) of expiry.
-    pub fn new(client: Arc<AsyncAuthClient>) -> Self {
-        let plan = Plan::new(Arc::clone(client.clock()), client.is_confidential());
-        AsyncStoreRenewal { client, plan }
-    }
-
-    /// Count a token as stale this many seconds before it expires.
-    pub fn skew_seconds(mut self, seconds: i64) -> Self {
-        self.plan.skew_seconds = seconds;
-        self
-    }
-
-    /// Judge staleness by `clock` instead of the client's.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.plan.clock = clock;
-        self
-    }
-
-    /// The clock staleness is judged by.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.plan.clock
-    }
-
+impl StoreRenewal<AsyncAuthClient> {
     /// [`StoreRenewal::renew`](super::StoreRenewal::renew), awaited: make sure `store` holds
     /// a usable token for `resource_server` and return it.
     pub async fn renew(
