@@ -108,14 +108,6 @@ pub enum AuthError {
         message: String,
     },
 
-    /// A renewal ended without an answer: its task was cancelled (the runtime is shutting
-    /// down). Temporary: another call renews again.
-    #[error("the renewal of {context} was abandoned before it finished")]
-    RenewalAbandoned {
-        /// What was being renewed.
-        context: String,
-    },
-
     /// Reading or writing the token store failed.
     #[error("token storage: {0}")]
     Storage(#[source] Arc<globus_tokens_core::Error>),
@@ -165,7 +157,6 @@ impl AuthError {
             AuthError::Transport { kind, .. } => *kind != TransportErrorKind::Tls,
             AuthError::Api { status, .. } => *status == 429 || *status >= 500,
             AuthError::Storage(err) => err.is_temporary(),
-            AuthError::RenewalAbandoned { .. } => true,
             _ => false,
         }
     }

@@ -5,8 +5,8 @@
 //! [`RenewingAuthorizer`](crate::RenewingAuthorizer) uses, so the single-flight rules are the
 //! same, and it is cancellation-safe: a task dropped while waiting leaves the others waiting for
 //! the same renewal, and a renewing task dropped mid-request does not cancel the request, which
-//! runs in a task of its own: the waiters get its result (a renewal abandoned by a panic or a
-//! runtime shutdown is taken over by one waiter), never left stuck.
+//! moves to a task of its own: the waiters get its result (a renewal abandoned by a panic is
+//! taken over by one waiter), never left stuck.
 
 mod authorizer;
 mod renewing;

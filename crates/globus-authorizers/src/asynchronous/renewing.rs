@@ -1,6 +1,9 @@
 //! `AsyncRenewingAuthorizer`: the async driver of the single-flight renewal.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use globus_tokens_core::{Clock, Secret, TokenData, TokenResponse};
 
@@ -41,8 +44,8 @@ pub type AsyncRenewingAuthorizerBuilder<S> =
 /// when many tasks find it stale at once, one of them fetches and the others await its result
 /// (a failure too) without holding a thread. Cancellation is safe: a task dropped while waiting
 /// changes nothing for the others, and the renewing task may be dropped mid-request: on a tokio
-/// runtime the request runs in a task of its own and every waiter gets its result (if that
-/// task panics, one waiter renews in its place and the rest share that result).
+/// runtime the rest of the renewal then moves to a task of its own and every waiter gets its
+/// result (if the source panics, one waiter renews in its place and the rest share that result).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -141,28 +144,54 @@ impl<S: AsyncTokenSource + 'static> AsyncRenewingAuthorizer<S> {
     }
 }
 
-/// Fetch and land one renewal. On a tokio runtime it runs in a task of its own, so a caller
-/// dropped mid-request (aborted, timed out) does not cancel the request: the waiters get its
-/// result, and a refresh token rotated by that request is kept rather than lost. The flight
-/// is abandoned (one waiter renews instead) only if that task panics or the runtime shuts down.
-/// Elsewhere (another executor) it runs in the caller, and dropping the caller abandons it.
+/// Fetch and land one renewal, in the caller: the request starts at once (a spawned task would
+/// wait behind every task already queued, 10,000 in a storm). If the caller is dropped before
+/// the renewal ends (aborted, timed out), the rest of it moves to a task of its own on the
+/// current tokio runtime, so the request is not cancelled: the waiters get its result, and a
+/// refresh token rotated by that request is kept rather than lost. Without a runtime (another
+/// executor), dropping the caller abandons the flight and one waiter renews instead.
 async fn renew<S: AsyncTokenSource + 'static>(
     source: Arc<S>,
     flight: FlightGuard,
 ) -> Result<Secret> {
-    let context = flight.context().to_owned();
     let renewal = async move {
         let fetched = source.fetch().await;
+        // The result only matters to the caller; a detached renewal lands for the waiters.
         flight.finish(fetched, |token| source.accept(token))
     };
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return renewal.await;
-    };
-    match runtime.spawn(renewal).await {
-        Ok(result) => result,
-        // The source panicked: the same panic as in the blocking authorizer, in its caller.
-        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-        Err(_) => Err(AuthError::RenewalAbandoned { context }),
+    Detachable(Some(Box::pin(renewal))).await
+}
+
+type Renewal = BoxFuture<'static, Result<Secret>>;
+
+/// A renewal polled by its caller, handed to the runtime if the caller drops it unfinished.
+struct Detachable(Option<Renewal>);
+
+impl Future for Detachable {
+    type Output = Result<Secret>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(renewal) = self.0.as_mut() else {
+            return Poll::Ready(Err(AuthError::InvalidConfig(
+                "a finished renewal was polled again".to_owned(),
+            )));
+        };
+        let result = ready!(renewal.as_mut().poll(cx));
+        self.0 = None;
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for Detachable {
+    fn drop(&mut self) {
+        if let Some(renewal) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            tracing::debug!("the renewing caller went away; the renewal goes on in a task");
+            // Its outcome lands in the flight; nobody awaits the task itself.
+            drop(runtime.spawn(renewal));
+        }
+        // Without a runtime the renewal is dropped here, and its flight guard abandons it.
     }
 }
 

@@ -193,12 +193,6 @@ pub(crate) struct FlightGuard {
 }
 
 impl FlightGuard {
-    /// What is being renewed, for events and errors.
-    #[cfg_attr(not(feature = "async"), allow(dead_code))] // used by the async driver
-    pub(crate) fn context(&self) -> &str {
-        &self.context
-    }
-
     /// Land the flight with what the source fetched: keep its one token (`accept` sees it
     /// first), wake the waiters, then run the `on_refresh` callback.
     pub(crate) fn finish(
