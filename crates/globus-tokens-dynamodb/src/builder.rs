@@ -10,6 +10,7 @@ use globus_tokens_core::{DEFAULT_NAMESPACE, Result};
 
 use crate::error::{ErrorKind, backend_error};
 use crate::item::ItemLayout;
+use crate::lease::LeaseConfig;
 use crate::runtime::RuntimeThread;
 use crate::storage::{DynamoDbStorage, Shared};
 
@@ -29,6 +30,7 @@ pub struct DynamoDbStorageBuilder {
     client: Option<Client>,
     max_attempts: Option<u32>,
     timeout: Option<Duration>,
+    lease: Option<LeaseConfig>,
 }
 
 impl fmt::Debug for DynamoDbStorageBuilder {
@@ -41,6 +43,7 @@ impl fmt::Debug for DynamoDbStorageBuilder {
             .field("endpoint_url", &self.endpoint_url)
             .field("credentials", &self.credentials.as_ref().map(|_| "<set>"))
             .field("client", &self.client.as_ref().map(|_| "<given>"))
+            .field("lease", &self.lease)
             .finish()
     }
 }
@@ -108,6 +111,22 @@ impl DynamoDbStorageBuilder {
         self
     }
 
+    /// The renewal lease that makes `update_token_data` run once across machines (default
+    /// [`LeaseConfig::default`]). Each update then costs two more write requests (take and
+    /// release the lease item, plus one per heartbeat).
+    pub fn lease(mut self, lease: LeaseConfig) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Updates without a lease: within a process they still run one at a time, but processes
+    /// on several machines that find the same stale token each renew it, and with rotating
+    /// refresh tokens all but one of them get `invalid_grant` and recover by re-reading.
+    pub fn without_lease(mut self) -> Self {
+        self.lease = None;
+        self
+    }
+
     /// Build the storage without contacting DynamoDB (credentials and region are resolved,
     /// which may read files and environment variables). See
     /// [`DynamoDbStorageBuilder::open`] for a version that checks the table.
@@ -169,6 +188,7 @@ impl DynamoDbStorageBuilder {
                 layout: self.layout,
                 location,
                 runtime,
+                lease: self.lease,
             }),
             namespace: self.namespace,
         })
@@ -206,6 +226,7 @@ impl DynamoDbStorage {
             client: None,
             max_attempts: None,
             timeout: None,
+            lease: Some(LeaseConfig::default()),
         }
     }
 }

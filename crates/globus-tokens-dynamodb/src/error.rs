@@ -44,6 +44,9 @@ pub enum ErrorKind {
     NoRegion,
     /// The request was invalid (`ValidationException`, a malformed request).
     InvalidRequest,
+    /// Another process held the entry's renewal lease (and kept it alive) for longer than
+    /// the configured wait ([`crate::LeaseConfig::max_wait`]). Temporary.
+    LeaseTimeout,
     /// Any other failure.
     Other,
 }
@@ -58,6 +61,7 @@ impl ErrorKind {
                 | ErrorKind::TransactionConflict
                 | ErrorKind::ServiceUnavailable
                 | ErrorKind::TableNotActive
+                | ErrorKind::LeaseTimeout
         )
     }
 }

@@ -72,6 +72,7 @@
 mod builder;
 mod error;
 mod item;
+mod lease;
 mod nonblocking;
 mod operations;
 mod requests;
@@ -82,6 +83,7 @@ mod table;
 pub use builder::DynamoDbStorageBuilder;
 pub use error::{BACKEND, DynamoDbError, ErrorKind, error_kind};
 pub use item::ItemLayout;
+pub use lease::LeaseConfig;
 pub use requests::{BATCH_WRITE_LIMIT, TRANSACT_WRITE_LIMIT};
 pub use storage::DynamoDbStorage;
 pub use table::{Billing, CreateTableOptions};

@@ -9,6 +9,7 @@ use globus_tokens_core::{
     AsyncTokenStorage, AsyncUpdateFn, BoxFuture, Result, SwapOutcome, TokenData, TokenResponse,
 };
 
+use crate::lease;
 use crate::storage::DynamoDbStorage;
 
 /// Per-process async locks serializing `update_token_data` on one entry, across all handles.
@@ -72,8 +73,9 @@ impl AsyncTokenStorage for DynamoDbStorage {
     /// [`TokenStorage::update_token_data`](globus_tokens_core::TokenStorage::update_token_data):
     /// within one process, async updates of the same entry (through any handle on the same
     /// table) run one at a time, so tasks that find the same stale token renew it once; across
-    /// processes each write is conditional on the tokens read, and the loser runs `update`
-    /// again with the winner's entry.
+    /// processes and machines the update holds the entry's renewal lease, and each write is
+    /// conditional on the tokens read (the loser of a race runs `update` again with the
+    /// winner's entry). A dropped future releases its lease from a background task.
     fn update_token_data<'a, 'f: 'a>(
         &'a self,
         resource_server: &'a str,
@@ -85,8 +87,22 @@ impl AsyncTokenStorage for DynamoDbStorage {
                 self.shared.location, self.shared.table, self.namespace, resource_server
             ));
             let _guard = lock.lock().await;
+            let lease = match self.lease_for(resource_server) {
+                Some((key, config)) => Some(
+                    self.shared
+                        .runtime
+                        .run(lease::acquire(Arc::clone(&self.shared), key, config))
+                        .await?,
+                ),
+                None => None,
+            };
             let retry = CasRetry::default();
-            update_with_compare_and_swap_async(self, resource_server, update, &retry).await
+            let result =
+                update_with_compare_and_swap_async(self, resource_server, update, &retry).await;
+            if let Some(lease) = lease {
+                self.release_lease(lease).await;
+            }
+            result
         })
     }
 }

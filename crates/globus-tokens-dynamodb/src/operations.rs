@@ -12,6 +12,7 @@ use crate::error::from_sdk;
 use crate::item::{
     self, ACCESS_TOKEN, Item, ItemLayout, NAMESPACE, REFRESH_TOKEN, RESOURCE_SERVER,
 };
+use crate::lease::is_lease_resource_server;
 use crate::requests::{
     BATCH_WRITE_LIMIT, batch_write, build_error, get_item, query_namespace, write_items,
 };
@@ -159,6 +160,9 @@ impl DynamoDbStorage {
                     Some(aws_sdk_dynamodb::types::AttributeValue::S(rs)) => rs.clone(),
                     _ => String::new(),
                 };
+                if is_lease_resource_server(&rs) {
+                    continue;
+                }
                 let location = format!(
                     "{} item {}",
                     shared.location,
@@ -186,14 +190,22 @@ impl DynamoDbStorage {
                     .client
                     .scan()
                     .table_name(&shared.table)
-                    .projection_expression("#ns")
+                    .projection_expression("#ns, #rs")
                     .expression_attribute_names("#ns", NAMESPACE)
+                    .expression_attribute_names("#rs", RESOURCE_SERVER)
                     .consistent_read(true)
                     .set_exclusive_start_key(start.take())
                     .send()
                     .await
                     .map_err(|err| from_sdk(err, "Scan", &shared.location))?;
                 for item in output.items() {
+                    // A namespace whose only item is a leftover lease holds no tokens.
+                    if let Some(aws_sdk_dynamodb::types::AttributeValue::S(rs)) =
+                        item.get(RESOURCE_SERVER)
+                        && is_lease_resource_server(rs)
+                    {
+                        continue;
+                    }
                     if let Some(aws_sdk_dynamodb::types::AttributeValue::S(ns)) =
                         item.get(NAMESPACE)
                     {
@@ -221,17 +233,21 @@ impl DynamoDbStorage {
             if namespace.is_empty() {
                 return Ok(0);
             }
+            // Leftover lease items go with the namespace, but only entries are counted.
+            let mut count = 0;
             let keys: Vec<Item> = query_namespace(&shared, &namespace)
                 .await?
                 .into_iter()
                 .filter_map(|item| match item.get(RESOURCE_SERVER) {
                     Some(aws_sdk_dynamodb::types::AttributeValue::S(rs)) => {
+                        if !is_lease_resource_server(rs) {
+                            count += 1;
+                        }
                         Some(shared.layout.key(&namespace, rs))
                     }
                     _ => None,
                 })
                 .collect();
-            let count = keys.len();
             for chunk in keys.chunks(BATCH_WRITE_LIMIT) {
                 let mut requests = Vec::with_capacity(chunk.len());
                 for key in chunk {

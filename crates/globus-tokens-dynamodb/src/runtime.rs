@@ -68,6 +68,14 @@ impl RuntimeThread {
             .map_err(|_| runtime_error("the request was dropped by the runtime thread".into()))?
     }
 
+    /// Run `future` on the runtime thread in the background.
+    pub(crate) fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(self.handle.spawn(future));
+    }
+
     /// Run `future` on the runtime thread and await its result from any executor.
     pub(crate) async fn run<T, F>(&self, future: F) -> Result<T>
     where

@@ -13,6 +13,7 @@ use globus_tokens_core::{
 
 use crate::error::BACKEND;
 use crate::item::ItemLayout;
+use crate::lease::{self, HeldLease, LeaseConfig, LeaseKey};
 use crate::runtime::RuntimeThread;
 
 /// What every handle on one table shares.
@@ -23,6 +24,8 @@ pub(crate) struct Shared {
     /// "table NAME[ at ENDPOINT]", for errors.
     pub(crate) location: String,
     pub(crate) runtime: RuntimeThread,
+    /// The renewal lease of `update_token_data`, if leases are on.
+    pub(crate) lease: Option<LeaseConfig>,
 }
 
 /// Token storage in a DynamoDB table, bound to one namespace.
@@ -141,6 +144,36 @@ impl DynamoDbStorage {
             || (!resource_server.is_empty() && !self.namespace.is_empty())
     }
 
+    /// The lease guarding updates of `resource_server`, and its settings, when leases are on.
+    pub(crate) fn lease_for(&self, resource_server: &str) -> Option<(LeaseKey, LeaseConfig)> {
+        let config = self.shared.lease?;
+        self.key_is_storable(resource_server).then(|| {
+            (
+                LeaseKey::new(&self.shared, &self.namespace, resource_server),
+                config,
+            )
+        })
+    }
+
+    /// The renewal lease settings, `None` when leases are off.
+    pub fn lease_config(&self) -> Option<LeaseConfig> {
+        self.shared.lease
+    }
+
+    fn release_lease_blocking(&self, lease: HeldLease) {
+        // The update's outcome stands either way: an unreleased lease only delays the next
+        // renewal of this entry by one lease duration.
+        if let Err(err) = self.shared.runtime.block_on(lease.release()) {
+            tracing::warn!(error = %err, "could not release a renewal lease");
+        }
+    }
+
+    pub(crate) async fn release_lease(&self, lease: HeldLease) {
+        if let Err(err) = self.shared.runtime.run(lease.release()).await {
+            tracing::warn!(error = %err, "could not release a renewal lease");
+        }
+    }
+
     // ----- async operations (each runs on the runtime thread) -----
 
     /// Async [`TokenStorage::store_token_data`].
@@ -238,13 +271,14 @@ impl TokenStorage for DynamoDbStorage {
         self.shared.runtime.block_on(fut)
     }
 
-    /// Read-modify-write through conditional writes.
+    /// Read-modify-write through conditional writes, once across machines.
     ///
     /// Within one process, updates of the same entry (through any handle on the same table)
-    /// run one at a time, so threads that find the same stale token renew it once. Across
-    /// processes there is no lock: each write is conditional on the tokens read, so a token
-    /// never moves backwards, and a process that loses the race calls `update` again with
-    /// the entry the winner wrote.
+    /// run one at a time. Across processes and machines, the update holds the entry's renewal
+    /// lease ([`LeaseConfig`], on by default): when several find the same stale token, one
+    /// renews it and the others wait, then find its result. The write itself is conditional on
+    /// the tokens read, so even a holder that stalled past its lease never moves a token
+    /// backwards; a process that loses that race calls `update` again with the winner's entry.
     fn update_token_data(
         &self,
         resource_server: &str,
@@ -257,7 +291,20 @@ impl TokenStorage for DynamoDbStorage {
         let _guard = lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        update_with_compare_and_swap(self, resource_server, update, &CasRetry::default())
+        let lease = match self.lease_for(resource_server) {
+            Some((key, config)) => Some(self.shared.runtime.block_on(lease::acquire(
+                Arc::clone(&self.shared),
+                key,
+                config,
+            ))?),
+            None => None,
+        };
+        let result =
+            update_with_compare_and_swap(self, resource_server, update, &CasRetry::default());
+        if let Some(lease) = lease {
+            self.release_lease_blocking(lease);
+        }
+        result
     }
 
     fn as_enumerable(&self) -> Option<&dyn EnumerableTokenStorage> {

@@ -246,7 +246,8 @@ fn a_three_resource_server_store_is_one_request() {
         1,
         "get"
     );
-    // A conditional update that wins: one read, one conditional write.
+    // A conditional update that wins: take the lease, one read, one conditional write,
+    // release the lease.
     assert_eq!(
         count(&|| {
             store
@@ -257,7 +258,7 @@ fn a_three_resource_server_store_is_one_request() {
                 })
                 .unwrap();
         }),
-        2,
+        4,
         "update"
     );
 }

@@ -52,11 +52,21 @@ pub enum SpecError {
         /// The spec as given.
         spec: String,
     },
-    /// A `dynamodb:` query option other than `region`, `endpoint`, `layout`.
-    #[error("store {spec:?}: unknown option {option:?} (region, endpoint, layout)")]
+    /// A `dynamodb:` query option other than `region`, `endpoint`, `layout`, `lease`.
+    #[error("store {spec:?}: unknown option {option:?} (region, endpoint, layout, lease)")]
     UnknownOption {
         /// The option.
         option: String,
+        /// The spec as given.
+        spec: String,
+    },
+    /// A `lease=` that is neither `off` nor a number of seconds of at least 0.1.
+    #[error(
+        "store {spec:?}: lease must be a number of seconds (at least 0.1) or off, not {lease:?}"
+    )]
+    BadLease {
+        /// The lease given.
+        lease: String,
         /// The spec as given.
         spec: String,
     },

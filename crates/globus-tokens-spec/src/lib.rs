@@ -11,7 +11,7 @@
 //! | `json:PATH` | globus-sdk's JSON format 2.0 (`JSONTokenStorage`), namespaced | `json` |
 //! | `json1:PATH` | globus-sdk's JSON format 1.0 (`SimpleJSONFileAdapter`), no namespaces | `json` |
 //! | `frl:PATH#CLIENT_ID` | fair-research-login's INI file, section `CLIENT_ID`, no namespaces | `frl` |
-//! | `dynamodb:TABLE[?region=R&endpoint=URL&layout=seed\|composite]` | a DynamoDB table | `dynamodb` |
+//! | `dynamodb:TABLE[?region=R&endpoint=URL&layout=seed\|composite&lease=SECONDS\|off]` | a DynamoDB table | `dynamodb` |
 //! | `app:NAME[?storage=json\|sqlite]` | globus-sdk's `GlobusApp` file for app `NAME`, `~/.globus/app/{client_id}/{app}/[{env}-]tokens.{json,db}`, namespace `DEFAULT` | `app` |
 //!
 //! An `app:` spec names the app, not the file: the file also depends on the app's client id and
@@ -54,4 +54,4 @@ mod spec;
 pub use app::{AppFile, AppSpec, AppStorage};
 pub use error::{OpenError, SpecError};
 pub use open::OpenMode;
-pub use spec::{DEFAULT_STORE, DynamoDbLayout, DynamoDbSpec, StoreSpec};
+pub use spec::{DEFAULT_STORE, DynamoDbLayout, DynamoDbLease, DynamoDbSpec, StoreSpec};

@@ -5,7 +5,7 @@ use globus_tokens_core::{DEFAULT_NAMESPACE, TokenStorage};
 use crate::error::OpenError;
 use crate::spec::StoreSpec;
 #[cfg(feature = "dynamodb")]
-use crate::spec::{DynamoDbLayout, DynamoDbSpec};
+use crate::spec::{DynamoDbLayout, DynamoDbLease, DynamoDbSpec};
 
 /// Whether opening may create the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +192,13 @@ fn dynamodb_builder(
     if let Some(endpoint) = &spec.endpoint {
         builder = builder.endpoint_url(endpoint.as_str());
     }
-    builder
+    match spec.lease {
+        DynamoDbLease::Default => builder,
+        DynamoDbLease::Off => builder.without_lease(),
+        DynamoDbLease::Duration(duration) => {
+            builder.lease(globus_tokens_dynamodb::LeaseConfig::default().duration(duration))
+        }
+    }
 }
 
 #[cfg(all(test, any(feature = "sqlite", feature = "json", feature = "app")))]

@@ -27,7 +27,7 @@ pub enum StoreSpec {
         /// The section (the app's client id).
         client_id: String,
     },
-    /// `dynamodb:TABLE[?region=..&endpoint=..&layout=seed|composite]`.
+    /// `dynamodb:TABLE[?region=..&endpoint=..&layout=seed|composite&lease=SECONDS|off]`.
     DynamoDb(DynamoDbSpec),
     /// `app:NAME[?storage=json|sqlite]`: a GlobusApp's token file, in namespace `DEFAULT`;
     /// located for a client id by `StoreSpec::resolve_app` (feature `app`) before it opens.
@@ -46,6 +46,22 @@ pub struct DynamoDbSpec {
     pub endpoint: Option<String>,
     /// `layout=`: the item layout (default seed).
     pub layout: DynamoDbLayout,
+    /// `lease=SECONDS|off`: the renewal lease that makes a renewal run once across machines
+    /// (default on, 10 s).
+    pub lease: DynamoDbLease,
+}
+
+/// The renewal lease of a `dynamodb:` store (`lease=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DynamoDbLease {
+    /// No `lease=`: the backend's default lease.
+    #[default]
+    Default,
+    /// `lease=off`: no lease (processes on several machines may each renew a stale token).
+    Off,
+    /// `lease=SECONDS` (decimals allowed): a lease of this duration.
+    Duration(std::time::Duration),
 }
 
 /// The item layout of a `dynamodb:` store (`layout=`).
@@ -67,6 +83,7 @@ impl DynamoDbSpec {
             region: None,
             endpoint: None,
             layout: DynamoDbLayout::Seed,
+            lease: DynamoDbLease::Default,
         }
     }
 }
@@ -246,6 +263,24 @@ fn parse_dynamodb(text: &str, rest: &str) -> Result<DynamoDbSpec, SpecError> {
                     }
                 }
             }
+            "lease" => {
+                spec.lease = match value.as_ref() {
+                    "off" => DynamoDbLease::Off,
+                    seconds => match seconds.parse::<f64>().ok().and_then(|seconds| {
+                        std::time::Duration::try_from_secs_f64(seconds)
+                            .ok()
+                            .filter(|duration| *duration >= std::time::Duration::from_millis(100))
+                    }) {
+                        Some(duration) => DynamoDbLease::Duration(duration),
+                        None => {
+                            return Err(SpecError::BadLease {
+                                lease: seconds.to_owned(),
+                                spec: text.to_owned(),
+                            });
+                        }
+                    },
+                }
+            }
             other => {
                 return Err(SpecError::UnknownOption {
                     option: other.to_owned(),
@@ -333,8 +368,30 @@ mod tests {
                 region: Some("us-east-1".into()),
                 endpoint: Some("http://127.0.0.1:9".into()),
                 layout: DynamoDbLayout::Composite,
+                lease: DynamoDbLease::Default,
             }))
         );
+        let spec: StoreSpec = "dynamodb:t?lease=2.5".parse().unwrap();
+        assert!(matches!(
+            spec,
+            StoreSpec::DynamoDb(DynamoDbSpec { lease: DynamoDbLease::Duration(d), .. })
+                if d == std::time::Duration::from_millis(2_500)
+        ));
+        let spec: StoreSpec = "dynamodb:t?lease=off".parse().unwrap();
+        assert!(matches!(
+            spec,
+            StoreSpec::DynamoDb(DynamoDbSpec {
+                lease: DynamoDbLease::Off,
+                ..
+            })
+        ));
+        for bad in ["soon", "0", "-1", "0.05", "NaN"] {
+            let err = format!("dynamodb:t?lease={bad}")
+                .parse::<StoreSpec>()
+                .unwrap_err();
+            assert!(matches!(err, SpecError::BadLease { .. }), "{bad}: {err}");
+            assert!(err.to_string().contains("lease must be"), "{err}");
+        }
     }
 
     #[test]
