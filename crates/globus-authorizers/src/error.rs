@@ -32,6 +32,14 @@ pub enum AuthError {
         reason: String,
     },
 
+    /// Globus Auth refused the token a service offered for a dependent-token grant (expired,
+    /// revoked, or not issued for this client): the user must present a new one.
+    #[error("the offered token was refused for a dependent-token grant (expired, revoked or not for this client){}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    TokenRefused {
+        /// Globus Auth's description, shortened and redacted.
+        reason: String,
+    },
+
     /// A request was retried as often as the [`RetryPolicy`](crate::RetryPolicy) allows and
     /// failed every time. Not temporary: the retrying already happened.
     #[error("gave up after {attempts} attempts: {last}")]

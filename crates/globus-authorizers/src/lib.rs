@@ -76,7 +76,7 @@ pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, N
 #[cfg(feature = "async")]
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub use client::AsyncAuthClient;
-pub use client::{AuthClient, AuthClientBuilder, AuthorizeParams};
+pub use client::{AuthClient, AuthClientBuilder, AuthorizeParams, TokenIntrospection, UserInfo};
 pub use consents::Consents;
 pub use env::{
     ENVIRONMENT_VAR, HTTP_TIMEOUT_VAR, KNOWN_ENVIRONMENTS, REQUESTS_CA_BUNDLE_VAR,

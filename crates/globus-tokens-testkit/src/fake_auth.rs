@@ -48,6 +48,7 @@ mod consents;
 mod endpoints;
 mod http;
 mod oidc;
+mod services;
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -71,6 +72,7 @@ pub use self::oidc::{
     IDENTITY_EMAIL, IDENTITY_NAME, IDENTITY_PROVIDER, IdTokenBuilder, IdTokenFault,
     SIGNING_ALGORITHM, SIGNING_KEY_IDS,
 };
+use self::services::{introspect_endpoint, userinfo_endpoint};
 
 /// The identity id (`sub`) in every `id_token` the server issues.
 pub const IDENTITY_ID: &str = "8f7e9c1a-3b5d-4e2f-9a6b-0c1d2e3f4a5b";
@@ -87,6 +89,8 @@ const AUTHORIZE_PATH: &str = "/v2/oauth2/authorize";
 const PROTECTED_PATH: &str = "/v2/test/protected";
 const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 const JWKS_PATH: &str = "/jwk.json";
+const INTROSPECT_PATH: &str = "/v2/oauth2/token/introspect";
+const USERINFO_PATH: &str = "/v2/oauth2/userinfo";
 const IDENTITIES_PREFIX: &str = "/v2/api/identities/";
 /// The scope that lets a token list every consent of its identity (`?all=true`).
 pub const VIEW_CONSENTS_SCOPE: &str = "urn:globus:auth:scope:auth.globus.org:view_consents";
@@ -226,6 +230,8 @@ struct AccessToken {
 
 struct RefreshToken {
     client_id: String,
+    /// The identity its access tokens act for.
+    identity_id: String,
     resource_server: String,
     scope: String,
     /// Used (rotated away) or revoked.
@@ -256,6 +262,7 @@ struct State {
     token_delay: Duration,
     authorize_error: Option<String>,
     withheld_scopes: Vec<String>,
+    services: services::ServiceState,
     failures: VecDeque<Failure>,
     revoke_failures: VecDeque<Failure>,
     access_tokens: HashMap<String, AccessToken>,
@@ -283,6 +290,7 @@ impl State {
             token_delay: Duration::ZERO,
             authorize_error: None,
             withheld_scopes: Vec::new(),
+            services: services::ServiceState::default(),
             failures: VecDeque::new(),
             revoke_failures: VecDeque::new(),
             access_tokens: HashMap::new(),
@@ -342,11 +350,23 @@ impl State {
         scope: &str,
         grant: u64,
     ) -> String {
+        self.new_refresh_token_for(IDENTITY_ID, client_id, resource_server, scope, grant)
+    }
+
+    fn new_refresh_token_for(
+        &mut self,
+        identity_id: &str,
+        client_id: &str,
+        resource_server: &str,
+        scope: &str,
+        grant: u64,
+    ) -> String {
         let token = self.unique("RT");
         self.refresh_tokens.insert(
             token.clone(),
             RefreshToken {
                 client_id: client_id.to_owned(),
+                identity_id: identity_id.to_owned(),
                 resource_server: resource_server.to_owned(),
                 scope: scope.to_owned(),
                 invalid: false,
@@ -805,6 +825,8 @@ fn handle(shared: &Shared, request: HttpRequest) -> Reply {
             json_reply(200, &state.oidc.configuration(&state.base_url))
         }
         ("GET", JWKS_PATH) => json_reply(200, &shared.state().oidc.jwks()),
+        ("POST", INTROSPECT_PATH) => introspect_endpoint(&shared.state(), &request, &recorded),
+        ("GET", USERINFO_PATH) => userinfo_endpoint(&shared.state(), &request),
         ("GET", path) if consents_identity(path).is_some() => {
             let identity_id = consents_identity(path).unwrap_or_default();
             consents_endpoint(&shared.state(), &request, &recorded, identity_id)

@@ -6,6 +6,7 @@ mod builder;
 mod nonblocking;
 mod params;
 pub(crate) mod requests;
+mod services;
 
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ pub use nonblocking::AsyncAuthClient;
 pub use params::AuthorizeParams;
 pub(crate) use requests::basic_auth_header;
 use requests::{ClientCore, json_body, revoke_outcome};
+pub use services::{TokenIntrospection, UserInfo};
+use services::{introspection_from, userinfo_from};
 
 /// A client of Globus Auth's OAuth2 endpoints: native (client id only) or confidential
 /// (client id and secret, sent with HTTP Basic).
@@ -169,6 +172,50 @@ impl AuthClient {
         let request = self.core.revoke_request(token);
         let reply = request.exchange(&self.core).run_blocking(&self.agent)?;
         revoke_outcome(&reply)
+    }
+
+    /// Exchange a token a user sent to this service for dependent tokens
+    /// (`grant_type=urn:globus:auth:grant_type:dependent_token`): tokens for the resource servers
+    /// this client's scopes depend on, acting for the same user. Confidential clients only.
+    /// `refresh_tokens` asks for refresh tokens (`access_type=offline`); `scope` narrows the
+    /// request. Globus Auth answers with a list of tokens, read here into the usual
+    /// [`TokenResponse`]. A refused token (expired, revoked, not for this client) is
+    /// [`AuthError::TokenRefused`](crate::AuthError::TokenRefused).
+    pub fn oauth2_get_dependent_tokens(
+        &self,
+        token: &Secret,
+        refresh_tokens: bool,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        let request = self
+            .core
+            .dependent_token_request(token, refresh_tokens, scope)?;
+        let reply = request.exchange(&self.core).run_blocking(&self.agent)?;
+        self.core.token_response(&reply)
+    }
+
+    /// Introspect a token (`POST v2/oauth2/token/introspect`); confidential clients only.
+    /// `include` is Globus Auth's list, e.g. `"identity_set,session_info"`. An expired,
+    /// revoked or unknown token is `Ok` with [`TokenIntrospection::active`] false.
+    pub fn oauth2_token_introspect(
+        &self,
+        token: &Secret,
+        include: Option<&str>,
+    ) -> Result<TokenIntrospection> {
+        let request = self.core.introspect_request(token, include)?;
+        let reply = request.exchange(&self.core).run_blocking(&self.agent)?;
+        let (status, value) = json_body(request.endpoint(), &reply)?;
+        introspection_from(value, request.endpoint(), status)
+    }
+
+    /// The identity an `auth.globus.org` access token acts for (`GET v2/oauth2/userinfo`,
+    /// OpenID Connect). A token Globus Auth does not accept is
+    /// [`AuthError::Api`](crate::AuthError::Api) with status 401.
+    pub fn userinfo(&self, access_token: &Secret) -> Result<UserInfo> {
+        let request = self.core.userinfo_request(access_token);
+        let reply = request.exchange(&self.core).run_blocking(&self.agent)?;
+        let (status, value) = json_body(request.endpoint(), &reply)?;
+        userinfo_from(value, request.endpoint(), status)
     }
 
     /// GET `url` (absolute) with the retries and error mapping of every other call, without

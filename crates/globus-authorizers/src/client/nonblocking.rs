@@ -7,8 +7,10 @@ use crate::error::{AuthError, Result};
 use crate::pkce::PkceVerifier;
 
 use super::builder::{HttpSettings, USER_AGENT};
-use super::requests::{ClientCore, revoke_outcome};
+use super::requests::{ClientCore, json_body, revoke_outcome};
+use super::services::{introspection_from, userinfo_from};
 use super::{AuthClient, AuthClientBuilder, client_accessors};
+use super::{TokenIntrospection, UserInfo};
 
 /// [`AuthClient`] for async code (feature `async`): the same grants, requests, retries,
 /// timeouts, TLS settings and errors, sent with reqwest so that no call blocks the runtime.
@@ -107,6 +109,41 @@ impl AsyncAuthClient {
             .code_exchange_request(code, redirect_uri, verifier)?;
         let reply = request.exchange(&self.core).run_async(&self.http).await?;
         self.core.token_response(&reply)
+    }
+
+    /// Dependent tokens for a token a user sent to this service; see
+    /// [`AuthClient::oauth2_get_dependent_tokens`].
+    pub async fn oauth2_get_dependent_tokens(
+        &self,
+        token: &Secret,
+        refresh_tokens: bool,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        let request = self
+            .core
+            .dependent_token_request(token, refresh_tokens, scope)?;
+        let reply = request.exchange(&self.core).run_async(&self.http).await?;
+        self.core.token_response(&reply)
+    }
+
+    /// Introspect a token; see [`AuthClient::oauth2_token_introspect`].
+    pub async fn oauth2_token_introspect(
+        &self,
+        token: &Secret,
+        include: Option<&str>,
+    ) -> Result<TokenIntrospection> {
+        let request = self.core.introspect_request(token, include)?;
+        let reply = request.exchange(&self.core).run_async(&self.http).await?;
+        let (status, value) = json_body(request.endpoint(), &reply)?;
+        introspection_from(value, request.endpoint(), status)
+    }
+
+    /// The identity an `auth.globus.org` access token acts for; see [`AuthClient::userinfo`].
+    pub async fn userinfo(&self, access_token: &Secret) -> Result<UserInfo> {
+        let request = self.core.userinfo_request(access_token);
+        let reply = request.exchange(&self.core).run_async(&self.http).await?;
+        let (status, value) = json_body(request.endpoint(), &reply)?;
+        userinfo_from(value, request.endpoint(), status)
     }
 
     /// Revoke an access or refresh token; see [`AuthClient::oauth2_revoke_token`].

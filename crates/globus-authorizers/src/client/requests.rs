@@ -18,6 +18,12 @@ use super::AuthorizeParams;
 const TOKEN_ENDPOINT: &str = "v2/oauth2/token";
 /// The revocation endpoint.
 const REVOKE_ENDPOINT: &str = "v2/oauth2/token/revoke";
+/// The introspection endpoint.
+pub(crate) const INTROSPECT_ENDPOINT: &str = "v2/oauth2/token/introspect";
+/// The OpenID Connect userinfo endpoint.
+pub(crate) const USERINFO_ENDPOINT: &str = "v2/oauth2/userinfo";
+/// The dependent-token grant type.
+const DEPENDENT_TOKEN_GRANT: &str = "urn:globus:auth:grant_type:dependent_token";
 
 /// A client's identity and settings, shared by the blocking and async clients.
 #[derive(Clone)]
@@ -138,12 +144,7 @@ impl ClientCore {
 
     /// `grant_type=client_credentials`; only for confidential clients.
     pub(crate) fn client_credentials_request(&self, scopes: &str) -> Result<Prepared> {
-        if !self.is_confidential() {
-            return Err(AuthError::InvalidConfig(
-                "the client credentials grant needs a confidential client (with a secret)"
-                    .to_owned(),
-            ));
-        }
+        self.require_confidential("the client credentials grant")?;
         Ok(self.form_post(
             TOKEN_ENDPOINT,
             Call::ClientCredentials,
@@ -181,6 +182,69 @@ impl ClientCore {
             &form,
             [code.expose(), verifier.map_or("", PkceVerifier::expose)],
         ))
+    }
+
+    /// The dependent-token grant for `token` (a token a user sent to this service);
+    /// confidential clients only. `refresh_tokens` asks for refresh tokens
+    /// (`access_type=offline`).
+    pub(crate) fn dependent_token_request(
+        &self,
+        token: &Secret,
+        refresh_tokens: bool,
+        scope: Option<&str>,
+    ) -> Result<Prepared> {
+        self.require_confidential("the dependent-token grant")?;
+        let mut form = vec![
+            ("grant_type", DEPENDENT_TOKEN_GRANT),
+            ("token", token.expose()),
+        ];
+        if refresh_tokens {
+            form.push(("access_type", "offline"));
+        }
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        Ok(self.form_post(
+            TOKEN_ENDPOINT,
+            Call::DependentToken,
+            &form,
+            [token.expose()],
+        ))
+    }
+
+    /// Introspection of `token`; confidential clients only. `include` is Globus Auth's list
+    /// (`identity_set`, `session_info`, comma-separated).
+    pub(crate) fn introspect_request(
+        &self,
+        token: &Secret,
+        include: Option<&str>,
+    ) -> Result<Prepared> {
+        self.require_confidential("token introspection")?;
+        let mut form = vec![("token", token.expose())];
+        if let Some(include) = include {
+            form.push(("include", include));
+        }
+        Ok(self.form_post(INTROSPECT_ENDPOINT, Call::Other, &form, [token.expose()]))
+    }
+
+    /// The userinfo request, authorized by a user's `auth.globus.org` access token.
+    pub(crate) fn userinfo_request(&self, access_token: &Secret) -> Prepared {
+        let mut prepared = self.json_get(
+            &format!("{}{USERINFO_ENDPOINT}", self.base_url),
+            Some(access_token),
+        );
+        USERINFO_ENDPOINT.clone_into(&mut prepared.endpoint);
+        prepared
+    }
+
+    fn require_confidential(&self, what: &str) -> Result<()> {
+        if self.is_confidential() {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidConfig(format!(
+                "{what} needs a confidential client (with a secret)"
+            )))
+        }
     }
 
     /// Revocation of an access or refresh token.

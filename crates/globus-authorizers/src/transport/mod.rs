@@ -79,7 +79,9 @@ pub(crate) enum Call {
     ClientCredentials,
     AuthorizationCode,
     Revoke,
-    /// Not a grant: discovery, keys, consents.
+    /// The dependent-token grant: `invalid_grant` means the offered token was refused.
+    DependentToken,
+    /// Not a grant: discovery, keys, consents, introspection, userinfo.
     Other,
 }
 
@@ -262,6 +264,9 @@ impl Reply {
         if code.as_deref() == Some("invalid_grant") {
             if call == Call::AuthorizationCode {
                 return Err(AuthError::InvalidCode { reason: message });
+            }
+            if call == Call::DependentToken {
+                return Err(AuthError::TokenRefused { reason: message });
             }
             if matches!(call, Call::Refresh | Call::ClientCredentials) {
                 return Err(AuthError::LoginRequired {

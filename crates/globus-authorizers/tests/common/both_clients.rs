@@ -92,6 +92,27 @@ impl Client {
         dispatch!(self, client => client.oauth2_revoke_token(token))
     }
 
+    pub fn oauth2_get_dependent_tokens(
+        &self,
+        token: &Secret,
+        refresh_tokens: bool,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse> {
+        dispatch!(self, client => client.oauth2_get_dependent_tokens(token, refresh_tokens, scope))
+    }
+
+    pub fn oauth2_token_introspect(
+        &self,
+        token: &Secret,
+        include: Option<&str>,
+    ) -> Result<globus_authorizers::TokenIntrospection> {
+        dispatch!(self, client => client.oauth2_token_introspect(token, include))
+    }
+
+    pub fn userinfo(&self, access_token: &Secret) -> Result<globus_authorizers::UserInfo> {
+        dispatch!(self, client => client.userinfo(access_token))
+    }
+
     pub fn oauth2_get_authorize_url(&self, params: &AuthorizeParams) -> String {
         match self {
             Client::Blocking(client) => client.oauth2_get_authorize_url(params),

@@ -6,20 +6,20 @@
 // the server's state and helpers, as the parent module has them
 use super::*;
 
-enum Client {
+pub(super) enum Client {
     Native(String),
     Confidential(String),
 }
 
 impl Client {
-    fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         match self {
             Client::Native(id) | Client::Confidential(id) => id,
         }
     }
 }
 
-fn basic_credentials(request: &HttpRequest) -> Option<Option<(String, String)>> {
+pub(super) fn basic_credentials(request: &HttpRequest) -> Option<Option<(String, String)>> {
     let value = request.header("authorization")?;
     let (scheme, encoded) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -37,7 +37,7 @@ fn basic_credentials(request: &HttpRequest) -> Option<Option<(String, String)>> 
 
 /// Authenticate the calling client: HTTP Basic for confidential clients (or
 /// `client_secret_post`), `client_id` in the form for native clients.
-fn authenticate(
+pub(super) fn authenticate(
     state: &State,
     request: &HttpRequest,
     form: &[(String, String)],
@@ -85,6 +85,14 @@ pub(super) fn token_endpoint(
         Some("refresh_token") => refresh_grant(state, &client, form),
         Some("client_credentials") => client_credentials_grant(state, &client, form),
         Some("authorization_code") => authorization_code_grant(state, &client, form),
+        Some(services::DEPENDENT_TOKEN_GRANT) => match client {
+            Client::Confidential(id) => services::dependent_token_grant(state, &id, form),
+            Client::Native(_) => oauth_error(
+                401,
+                "invalid_client",
+                "the dependent-token grant needs a confidential client",
+            ),
+        },
         Some(_) => json_reply(400, &json!({"error": "unsupported_grant_type"})),
         None => oauth_error(400, "invalid_request", "grant_type is required"),
     }
@@ -94,10 +102,13 @@ fn refresh_grant(state: &mut State, client: &Client, form: &[(String, String)]) 
     let Some(token) = lookup(form, "refresh_token") else {
         return oauth_error(400, "invalid_request", "refresh_token is required");
     };
-    let (resource_server, scope, grant) = match state.refresh_tokens.get(token) {
-        Some(rt) if !rt.invalid && rt.client_id == client.id() => {
-            (rt.resource_server.clone(), rt.scope.clone(), rt.grant)
-        }
+    let (resource_server, scope, grant, identity_id) = match state.refresh_tokens.get(token) {
+        Some(rt) if !rt.invalid && rt.client_id == client.id() => (
+            rt.resource_server.clone(),
+            rt.scope.clone(),
+            rt.grant,
+            rt.identity_id.clone(),
+        ),
         _ => {
             return oauth_error(
                 400,
@@ -110,12 +121,16 @@ fn refresh_grant(state: &mut State, client: &Client, form: &[(String, String)]) 
         if let Some(rt) = state.refresh_tokens.get_mut(token) {
             rt.invalid = true;
         }
-        state.new_refresh_token(client.id(), &resource_server, &scope, grant)
+        state.new_refresh_token_for(&identity_id, client.id(), &resource_server, &scope, grant)
     } else {
         token.to_owned()
     };
+    state.services.count_grant(&identity_id);
     let access_token = state.new_access_token(
-        Owner::user(Some(client.id())),
+        Owner {
+            client_id: Some(client.id()),
+            identity_id: &identity_id,
+        },
         &resource_server,
         &scope,
         Some(grant),
