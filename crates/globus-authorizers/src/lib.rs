@@ -50,6 +50,7 @@ mod asynchronous;
 mod authorizer;
 mod client;
 mod consents;
+mod dependent;
 mod env;
 mod error;
 mod http;
@@ -78,6 +79,9 @@ pub use authorizer::{AccessTokenAuthorizer, BasicAuthorizer, GlobusAuthorizer, N
 pub use client::AsyncAuthClient;
 pub use client::{AuthClient, AuthClientBuilder, AuthorizeParams, TokenIntrospection, UserInfo};
 pub use consents::Consents;
+pub use dependent::{
+    DependentTokenAuthorizer, DependentTokens, DependentTokensBuilder, NamespaceStores,
+};
 pub use env::{
     ENVIRONMENT_VAR, HTTP_TIMEOUT_VAR, KNOWN_ENVIRONMENTS, REQUESTS_CA_BUNDLE_VAR,
     SERVICE_URL_AUTH_VAR, SSL_CERT_FILE_VAR, SdkEnv, TlsVerification, VERIFY_SSL_VAR,
