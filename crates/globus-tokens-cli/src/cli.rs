@@ -154,6 +154,33 @@ Examples:
         resource_server: String,
     },
 
+    /// Ask Globus Auth about the stored access token of a resource server (introspection).
+    #[command(after_help = "\
+Needs a confidential client (--client-id and GLOBUS_CLIENT_SECRET or --client-secret): Globus
+Auth only lets clients introspect. With a secret the namespace defaults to the client's own
+(clientprofile/CLIENT_ID); --namespace DEFAULT introspects the user's tokens. The stored token is
+sent as it is, not renewed: an expired or revoked one shows as not active. Stores: see
+`globus-tokens --help`.
+
+Examples:
+  GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP introspect transfer.api.globus.org
+  GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP --namespace DEFAULT \\
+      --format json introspect auth.globus.org")]
+    Introspect {
+        /// The resource server, e.g. transfer.api.globus.org.
+        resource_server: String,
+    },
+
+    /// Show who the stored login is (Globus Auth's userinfo for the auth.globus.org token).
+    #[command(after_help = "\
+Uses the stored auth.globus.org token (log in with --scope openid --scope profile --scope email),
+renewing it first if it is stale (which needs --client-id). Stores: see `globus-tokens --help`.
+
+Examples:
+  globus-tokens whoami
+  globus-tokens --format json whoami")]
+    Whoami,
+
     /// Renew tokens now, whether or not they are stale (all resource servers if none given).
     #[command(
         after_help = "Examples:\n  globus-tokens refresh\n  globus-tokens refresh transfer.api.globus.org groups.api.globus.org\n\nStores: see `globus-tokens --help`."

@@ -112,7 +112,7 @@ pub(crate) fn now() -> i64 {
     SystemClock.now_seconds()
 }
 
-fn no_tokens(ctx: &Context, resource_server: &str) -> CliError {
+pub(crate) fn no_tokens(ctx: &Context, resource_server: &str) -> CliError {
     let namespace = ctx
         .namespace()
         .unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
@@ -305,19 +305,28 @@ fn renew(
     Ok(StoreRenewal::new(client).renew(&**store, resource_server, rejected)?)
 }
 
-/// `token RS`
-pub(crate) fn token(ctx: &Context, resource_server: &str) -> Result<(), CliError> {
-    let store = ctx.open(OpenMode::Existing)?;
+/// The stored token for `resource_server`, renewed (and saved) first if it is stale.
+pub(crate) fn usable_token(
+    ctx: &Context,
+    store: &Arc<dyn TokenStorage>,
+    resource_server: &str,
+) -> Result<TokenData, CliError> {
     let current = store
         .get_token_data(resource_server)?
         .ok_or_else(|| no_tokens(ctx, resource_server))?;
-    let data = if current.is_expired_at(now(), EXPIRES_ADJUST_SECONDS) {
+    if current.is_expired_at(now(), EXPIRES_ADJUST_SECONDS) {
         ctx.out
             .detail(&format!("renewing the token for {resource_server}"));
-        renew(ctx, &store, &current, false)?
+        renew(ctx, store, &current, false)
     } else {
-        current
-    };
+        Ok(current)
+    }
+}
+
+/// `token RS`
+pub(crate) fn token(ctx: &Context, resource_server: &str) -> Result<(), CliError> {
+    let store = ctx.open(OpenMode::Existing)?;
+    let data = usable_token(ctx, &store, resource_server)?;
     ctx.out.data(
         || data.access_token.expose().to_owned(),
         || {

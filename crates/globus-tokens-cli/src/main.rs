@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod external;
 mod output;
+mod services;
 mod store;
 
 use std::io::Write;
@@ -81,6 +82,8 @@ fn run(context: &Context, command: &Command) -> Result<(), CliError> {
             show_secrets,
         } => commands::show(context, resource_server, *show_secrets),
         Command::Token { resource_server } => commands::token(context, resource_server),
+        Command::Introspect { resource_server } => services::introspect(context, resource_server),
+        Command::Whoami => services::whoami(context),
         Command::Refresh { resource_servers } => commands::refresh(context, resource_servers),
         Command::Logout { resource_servers } => commands::logout(context, resource_servers),
         Command::Migrate(args) => commands::migrate(context, args),

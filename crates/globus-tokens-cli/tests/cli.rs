@@ -1358,6 +1358,8 @@ fn subcommand_help_points_to_the_store_grammar_and_keeps_examples_whole() {
         vec!["logout", "--help"],
         vec!["migrate", "--help"],
         vec!["create-table", "--help"],
+        vec!["introspect", "--help"],
+        vec!["whoami", "--help"],
     ] {
         let help = if sub.len() == 1 { &top } else { &env.run(&sub) };
         assert_eq!(help.code, 0);
