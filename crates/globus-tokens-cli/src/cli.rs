@@ -163,7 +163,8 @@ sent as it is, not renewed: an expired or revoked one shows as not active. Store
 `globus-tokens --help`.
 
 Examples:
-  GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP introspect transfer.api.globus.org
+  GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP \\
+      introspect transfer.api.globus.org
   GLOBUS_CLIENT_SECRET=... globus-tokens --client-id $APP --namespace DEFAULT \\
       --format json introspect auth.globus.org")]
     Introspect {
