@@ -130,7 +130,8 @@ pub mod login {
     feature = "authorizers",
     feature = "app",
     feature = "scopes",
-    feature = "async"
+    feature = "async",
+    feature = "dynamodb"
 ))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
