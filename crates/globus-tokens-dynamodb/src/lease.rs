@@ -51,8 +51,10 @@ const LEASE_DURATION_MS: &str = "lease_duration_ms";
 /// ```
 /// use std::time::Duration;
 /// use globus_tokens_dynamodb::LeaseConfig;
-/// let lease = LeaseConfig::default().duration(Duration::from_secs(20));
-/// assert_eq!(lease.heartbeat_period(), Duration::from_millis(6_666));
+/// let lease = LeaseConfig::default().duration(Duration::from_secs(30));
+/// assert_eq!(lease.heartbeat_period(), Duration::from_secs(10));
+/// // A heartbeat is never slower than a third of the lease.
+/// assert_eq!(lease.heartbeat(Duration::from_secs(60)).heartbeat_period(), Duration::from_secs(10));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseConfig {
