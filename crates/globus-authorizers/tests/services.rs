@@ -111,6 +111,14 @@ fn a_refused_user_token_is_token_refused_not_retried(kind: Kind) {
     assert!(!err.is_temporary() && !err.is_login_required());
     assert!(!err.to_string().contains(token.expose()));
     assert_eq!(server.token_requests(), 1);
+    // An expired token is refused alike.
+    server.set_expires_in(0);
+    let expired = user_token(&server);
+    let err = client
+        .oauth2_get_dependent_tokens(&expired, false, None)
+        .unwrap_err();
+    assert!(matches!(err, AuthError::TokenRefused { .. }), "{err}");
+    assert!(err.to_string().contains("expired"), "{err}");
     // A token for another audience is refused too.
     let other = Secret::new(server.issue_user_token(USER, TRANSFER, TRANSFER_SCOPE));
     let err = client

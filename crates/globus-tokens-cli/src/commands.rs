@@ -34,10 +34,13 @@ impl Context {
         }
     }
 
-    /// The one namespace a command works in: `--namespace`, else the client's own namespace
-    /// with a client secret, else `DEFAULT`.
+    /// The one namespace a command works in: `--namespace`, else globus-cli's login namespace
+    /// for the globus-cli store, else the client's own namespace with a client secret, else
+    /// `DEFAULT`.
     pub(crate) fn namespace(&self) -> Result<String, CliError> {
+        let globus_cli = crate::globus_cli::spec(self).map(|cli| cli.namespace.clone());
         match self.global.namespaces.as_slice() {
+            [] if globus_cli.is_some() => Ok(globus_cli.unwrap_or_default()),
             [] => Ok(self
                 .client_namespace()
                 .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())),
@@ -76,7 +79,7 @@ impl Context {
                      --namespace DEFAULT to keep them in this one"
                 ))
             }
-            err => err.into(),
+            err => crate::globus_cli::open_error(&self.global.store, err),
         }
     }
 
@@ -110,6 +113,18 @@ pub(crate) fn open(
 
 pub(crate) fn now() -> i64 {
     SystemClock.now_seconds()
+}
+
+/// No tokens for `resource_server` in the store: what to run.
+pub(crate) fn missing(
+    ctx: &Context,
+    store: &Arc<dyn TokenStorage>,
+    resource_server: &str,
+) -> CliError {
+    match crate::globus_cli::spec(ctx) {
+        Some(cli) => crate::globus_cli::missing_login(cli, store, resource_server),
+        None => no_tokens(ctx, resource_server),
+    }
 }
 
 pub(crate) fn no_tokens(ctx: &Context, resource_server: &str) -> CliError {
@@ -153,7 +168,8 @@ fn all_namespaces(spec: &StoreSpec, command: &str) -> Result<Vec<String>, CliErr
     if !spec.can_list() {
         return Err(cannot_list(spec, command));
     }
-    let store = open(spec, DEFAULT_NAMESPACE, OpenMode::Existing)?;
+    let store = open(spec, DEFAULT_NAMESPACE, OpenMode::Existing)
+        .map_err(|err| crate::globus_cli::open_error(spec, err))?;
     let listing = store
         .as_enumerable()
         .ok_or_else(|| cannot_list(spec, command))?;
@@ -173,7 +189,8 @@ pub(crate) fn list(ctx: &Context, named: &[String]) -> Result<(), CliError> {
     let now = now();
     let mut entries = Vec::new();
     for namespace in &namespaces {
-        let store = open(spec, namespace, OpenMode::Existing)?;
+        let store = open(spec, namespace, OpenMode::Existing)
+            .map_err(|err| crate::globus_cli::open_error(spec, err))?;
         if named.is_empty() {
             let listing = store
                 .as_enumerable()
@@ -221,7 +238,7 @@ pub(crate) fn show(
     let store = ctx.open(OpenMode::Existing)?;
     let data = store
         .get_token_data(resource_server)?
-        .ok_or_else(|| no_tokens(ctx, resource_server))?;
+        .ok_or_else(|| missing(ctx, &store, resource_server))?;
     let namespace = ctx.namespace()?;
     let now = now();
     let secret = |value: &globus_tokens::Secret| {
@@ -288,7 +305,10 @@ fn renew(
     force: bool,
 ) -> Result<TokenData, CliError> {
     let resource_server = current.resource_server.as_str();
-    let client = ctx.auth_client(&format!("renewing the token for {resource_server}"))?;
+    let client = match crate::globus_cli::spec(ctx) {
+        Some(cli) => crate::globus_cli::renewal_client(ctx, cli, store)?,
+        None => ctx.auth_client(&format!("renewing the token for {resource_server}"))?,
+    };
     if current.refresh_token.is_none() && !client.is_confidential() {
         return Err(CliError::login_required(format!(
             "the token for {resource_server} {} and there is no refresh token; run `globus-tokens login`",
@@ -313,7 +333,7 @@ pub(crate) fn usable_token(
 ) -> Result<TokenData, CliError> {
     let current = store
         .get_token_data(resource_server)?
-        .ok_or_else(|| no_tokens(ctx, resource_server))?;
+        .ok_or_else(|| missing(ctx, store, resource_server))?;
     if current.is_expired_at(now(), EXPIRES_ADJUST_SECONDS) {
         ctx.out
             .detail(&format!("renewing the token for {resource_server}"));
@@ -402,7 +422,7 @@ pub(crate) fn refresh(ctx: &Context, named: &[String]) -> Result<(), CliError> {
     let renewed = for_each_target(ctx, &targets, |resource_server| {
         let current = store
             .get_token_data(resource_server)?
-            .ok_or_else(|| no_tokens(ctx, resource_server))?;
+            .ok_or_else(|| missing(ctx, &store, resource_server))?;
         let data = renew(ctx, &store, &current, true)?;
         ctx.out.status(&format!(
             "renewed {resource_server}: expires in {}",
@@ -473,6 +493,12 @@ fn destination_entries(
 
 /// `migrate --from --to`
 pub(crate) fn migrate(ctx: &Context, args: &MigrateArgs) -> Result<(), CliError> {
+    if let StoreSpec::GlobusCli(_) = args.to {
+        return Err(CliError::usage(
+            "the globus-cli store holds globus-cli's own login: migrate from it, not into it \
+             (log in with `globus login`)",
+        ));
+    }
     if args.from.same_store(&args.to) {
         return Err(CliError::usage(format!(
             "--from {} and --to {} are the same store",

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod error;
 mod external;
+mod globus_cli;
 mod output;
 mod services;
 mod store;
@@ -75,7 +76,10 @@ fn fail(err: &CliError) -> ExitCode {
 
 fn run(context: &Context, command: &Command) -> Result<(), CliError> {
     match command {
-        Command::Login(args) => external::login(context, args),
+        Command::Login(args) => {
+            globus_cli::refuse(context, "login", "globus login")?;
+            external::login(context, args)
+        }
         Command::List { resource_servers } => commands::list(context, resource_servers),
         Command::Show {
             resource_server,
@@ -85,7 +89,10 @@ fn run(context: &Context, command: &Command) -> Result<(), CliError> {
         Command::Introspect { resource_server } => services::introspect(context, resource_server),
         Command::Whoami => services::whoami(context),
         Command::Refresh { resource_servers } => commands::refresh(context, resource_servers),
-        Command::Logout { resource_servers } => commands::logout(context, resource_servers),
+        Command::Logout { resource_servers } => {
+            globus_cli::refuse(context, "logout", "globus logout")?;
+            commands::logout(context, resource_servers)
+        }
         Command::Migrate(args) => commands::migrate(context, args),
         Command::CreateTable { provisioned } => external::create_table(context, *provisioned),
     }

@@ -4,7 +4,7 @@ use globus_tokens::OpenMode;
 use globus_tokens::authorizers::TokenIntrospection;
 use serde_json::json;
 
-use crate::commands::{Context, no_tokens, now, usable_token};
+use crate::commands::{Context, missing, now, usable_token};
 use crate::error::CliError;
 use crate::output::{expiry_text, table};
 
@@ -24,7 +24,7 @@ pub(crate) fn introspect(ctx: &Context, resource_server: &str) -> Result<(), Cli
     let store = ctx.open(OpenMode::Existing)?;
     let data = store
         .get_token_data(resource_server)?
-        .ok_or_else(|| no_tokens(ctx, resource_server))?;
+        .ok_or_else(|| missing(ctx, &store, resource_server))?;
     let seen = client.oauth2_token_introspect(&data.access_token, Some("identity_set"))?;
     ctx.out.data(
         || introspection_text(resource_server, &seen),

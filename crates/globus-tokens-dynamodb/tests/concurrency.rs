@@ -73,7 +73,13 @@ fn version_of(data: &TokenData) -> i64 {
 /// One worker process: `RENEWALS` renewals, each reading the current version and writing the
 /// next through `update_token_data` (conditional writes). Prints the versions it wrote.
 fn worker(table: &str, layout: ItemLayout) {
-    let store = common::builder(table).layout(layout).build().unwrap();
+    // Without the renewal lease: this checks the fence alone (conditional writes on the tokens
+    // read); tests/lease.rs and globus-authorizers' dynamodb_processes test the lease.
+    let store = common::builder(table)
+        .layout(layout)
+        .without_lease()
+        .build()
+        .unwrap();
     let mut wrote = Vec::new();
     for _ in 0..RENEWALS {
         let result = store

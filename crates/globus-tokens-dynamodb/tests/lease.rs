@@ -457,3 +457,57 @@ fn a_throttled_lease_request_is_a_temporary_throttled_error() {
         "names the request and the endpoint: {message}"
     );
 }
+
+const HOLDER_TABLE: &str = "GLOBUS_TOKENS_LEASE_TEST_HOLDER_TABLE";
+
+/// In the holder process: an update whose renewal takes 1.5 s, five lease durations.
+fn slow_holder(table: &str) {
+    let store = common::builder(table)
+        .layout(ItemLayout::Composite)
+        .lease(LeaseConfig::default().duration(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    store
+        .update_token_data(RS, &mut |current| {
+            std::thread::sleep(Duration::from_millis(1_500));
+            current.map(|c| token(c.expires_at_seconds + 100))
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_live_holders_heartbeat_keeps_its_lease_past_the_duration() {
+    if let Ok(table) = std::env::var(HOLDER_TABLE) {
+        return slow_holder(&table);
+    }
+    let lease = LeaseConfig::default().duration(Duration::from_millis(300));
+    let store = table_with_token("lease-heartbeat", ItemLayout::Composite, lease);
+    let mut holder = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "a_live_holders_heartbeat_keeps_its_lease_past_the_duration",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(HOLDER_TABLE, store.table_name())
+        .env(common::ENDPOINT_VAR, common::endpoint())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get_lease(&store).is_none() {
+        assert!(Instant::now() < deadline, "the holder never took the lease");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Another process's update waits for the holder, however long it beats, and then sees the
+    // holder's token: it never takes the lease over from a live holder.
+    let mut seen = None;
+    store
+        .update_token_data(RS, &mut |current| {
+            seen = current.cloned();
+            None
+        })
+        .unwrap();
+    assert!(holder.wait().unwrap().success());
+    assert_eq!(seen, Some(token(101)), "waited for the live holder's write");
+    assert!(get_lease(&store).is_none());
+}

@@ -87,6 +87,13 @@ pub(crate) fn describe(spec: &crate::spec::StoreSpec) -> String {
             location: Some(file),
             ..
         }) => format!("{spec} ({})", file.path.display()),
+        crate::spec::StoreSpec::GlobusCli(cli) => {
+            format!(
+                "globus-cli's storage {} (namespace {})",
+                cli.path.display(),
+                cli.namespace
+            )
+        }
         other => other.to_string(),
     }
 }

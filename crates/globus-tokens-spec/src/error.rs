@@ -120,6 +120,15 @@ pub enum SpecError {
         /// The spec.
         spec: String,
     },
+    /// A `globus-cli` store that cannot be located as globus-cli would (half a client login,
+    /// an empty profile).
+    #[error("store {spec:?}: {reason}")]
+    GlobusCli {
+        /// The spec.
+        spec: String,
+        /// Why.
+        reason: String,
+    },
     /// An `app:` store whose file cannot be located (a client id that is not one directory
     /// name, no home directory).
     #[error("store {spec:?}: {reason}")]

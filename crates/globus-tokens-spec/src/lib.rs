@@ -12,6 +12,7 @@
 //! | `json1:PATH` | globus-sdk's JSON format 1.0 (`SimpleJSONFileAdapter`), no namespaces | `json` |
 //! | `frl:PATH#CLIENT_ID` | fair-research-login's INI file, section `CLIENT_ID`, no namespaces | `frl` |
 //! | `dynamodb:TABLE[?region=R&endpoint=URL&layout=seed\|composite&lease=SECONDS\|off]` | a DynamoDB table | `dynamodb` |
+//! | `globus-cli[:PROFILE]` | globus-cli's own login: `~/.globus/cli/storage.db`, namespace `userprofile/{env}[/{profile}]` or `clientprofile/{env}/{client_id}`, as globus-cli resolves them ([`GlobusCliSpec`]); never created | `sqlite` |
 //! | `app:NAME[?storage=json\|sqlite]` | globus-sdk's `GlobusApp` file for app `NAME`, `~/.globus/app/{client_id}/{app}/[{env}-]tokens.{json,db}`, namespace `DEFAULT` | `app` |
 //!
 //! An `app:` spec names the app, not the file: the file also depends on the app's client id and
@@ -48,10 +49,14 @@
 
 mod app;
 mod error;
+mod globus_cli;
 mod open;
 mod spec;
 
 pub use app::{AppFile, AppSpec, AppStorage};
 pub use error::{OpenError, SpecError};
+pub use globus_cli::{
+    GLOBUS_CLI_CLIENT_CONFIG, GlobusCliClient, GlobusCliClientKind, GlobusCliSpec,
+};
 pub use open::OpenMode;
 pub use spec::{DEFAULT_STORE, DynamoDbLayout, DynamoDbLease, DynamoDbSpec, StoreSpec};

@@ -43,6 +43,15 @@ impl StoreSpec {
                 spec: self.to_string(),
             }));
         }
+        // globus-cli's login has its own namespace; another one must be asked for by name.
+        let (namespace, mode) = match self {
+            StoreSpec::GlobusCli(cli) if namespace == DEFAULT_NAMESPACE => {
+                (cli.namespace.as_str(), OpenMode::Existing)
+            }
+            // Never created: the file is globus-cli's.
+            StoreSpec::GlobusCli(_) => (namespace, OpenMode::Existing),
+            _ => (namespace, mode),
+        };
         if !self.has_namespaces() && namespace != DEFAULT_NAMESPACE {
             return Err(OpenError::NoNamespaces {
                 spec: crate::app::describe(self),
@@ -74,7 +83,7 @@ impl StoreSpec {
     /// Whether the store is an SQLite file (`sqlite:`, `app:...?storage=sqlite`).
     fn is_sqlite(&self) -> bool {
         match self {
-            StoreSpec::Sqlite(_) => true,
+            StoreSpec::Sqlite(_) | StoreSpec::GlobusCli(_) => true,
             StoreSpec::App(app) => app.storage == crate::AppStorage::Sqlite,
             _ => false,
         }
@@ -115,6 +124,13 @@ impl StoreSpec {
                 globus_tokens_sqlite::SqliteAdapter::builder(path)
                     .namespace(namespace)
                     .create_if_missing(mode == OpenMode::Create)
+                    .open()?,
+            )),
+            #[cfg(feature = "sqlite")]
+            StoreSpec::GlobusCli(cli) => Ok(Box::new(
+                globus_tokens_sqlite::SqliteAdapter::builder(&cli.path)
+                    .namespace(namespace)
+                    .create_if_missing(false)
                     .open()?,
             )),
             #[cfg(feature = "json")]

@@ -29,6 +29,8 @@ pub enum StoreSpec {
     },
     /// `dynamodb:TABLE[?region=..&endpoint=..&layout=seed|composite&lease=SECONDS|off]`.
     DynamoDb(DynamoDbSpec),
+    /// `globus-cli[:PROFILE]`: globus-cli's own storage and login namespace.
+    GlobusCli(Box<crate::GlobusCliSpec>),
     /// `app:NAME[?storage=json|sqlite]`: a GlobusApp's token file, in namespace `DEFAULT`;
     /// located for a client id by `StoreSpec::resolve_app` (feature `app`) before it opens.
     App(AppSpec),
@@ -100,6 +102,9 @@ impl StoreSpec {
     /// Parse a spec; the same as `text.parse()`.
     pub fn parse(text: &str) -> Result<Self, SpecError> {
         let spec = || text.to_owned();
+        if text == "globus-cli" {
+            return StoreSpec::globus_cli(text, None);
+        }
         let Some((scheme, rest)) = text.split_once(':') else {
             return Err(SpecError::NoScheme { spec: spec() });
         };
@@ -125,6 +130,15 @@ impl StoreSpec {
             }
             "dynamodb" => StoreSpec::DynamoDb(parse_dynamodb(text, rest)?),
             "app" => StoreSpec::App(parse_app(text, rest)?),
+            "globus-cli" if rest.is_empty() => {
+                return Err(SpecError::GlobusCli {
+                    spec: spec(),
+                    reason: "no profile after globus-cli: (use globus-cli for the default \
+                             profile)"
+                        .to_owned(),
+                });
+            }
+            "globus-cli" => return StoreSpec::globus_cli(text, Some(rest.to_owned())),
             other => {
                 return Err(SpecError::UnknownScheme {
                     scheme: other.to_owned(),
@@ -142,9 +156,26 @@ impl StoreSpec {
         }
     }
 
-    /// The scheme: `sqlite`, `json`, `json1`, `frl`, `dynamodb` or `app`.
+    /// A `globus-cli` spec located from the process environment.
+    fn globus_cli(text: &str, profile: Option<String>) -> Result<Self, SpecError> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let parsed = StoreSpec::GlobusCli(Box::new(crate::GlobusCliSpec::resolve(
+            text, profile, &lookup,
+        )?));
+        match parsed.disabled_feature() {
+            Some(feature) => Err(SpecError::SchemeDisabled {
+                scheme: parsed.scheme(),
+                feature,
+                spec: text.to_owned(),
+            }),
+            None => Ok(parsed),
+        }
+    }
+
+    /// The scheme: `sqlite`, `json`, `json1`, `frl`, `dynamodb`, `app` or `globus-cli`.
     pub fn scheme(&self) -> &'static str {
         match self {
+            StoreSpec::GlobusCli(_) => "globus-cli",
             StoreSpec::Sqlite(_) => "sqlite",
             StoreSpec::Json(_) => "json",
             StoreSpec::Json1(_) => "json1",
@@ -162,6 +193,7 @@ impl StoreSpec {
             StoreSpec::Frl { .. } => ("frl", cfg!(feature = "frl")),
             StoreSpec::DynamoDb(_) => ("dynamodb", cfg!(feature = "dynamodb")),
             StoreSpec::App(_) => ("app", cfg!(feature = "app")),
+            StoreSpec::GlobusCli(_) => ("sqlite", cfg!(feature = "sqlite")),
         };
         (!enabled).then_some(feature)
     }
@@ -173,6 +205,7 @@ impl StoreSpec {
             StoreSpec::Frl { path, .. } => Some(path),
             StoreSpec::DynamoDb(_) => None,
             StoreSpec::App(app) => app.location.as_ref().map(|file| file.path.as_path()),
+            StoreSpec::GlobusCli(cli) => Some(&cli.path),
         }
     }
 
@@ -318,6 +351,7 @@ impl fmt::Display for StoreSpec {
             StoreSpec::Frl { path, client_id } => write!(f, "frl:{}#{client_id}", path.display()),
             StoreSpec::DynamoDb(spec) => write!(f, "dynamodb:{}", spec.table),
             StoreSpec::App(app) => app.fmt(f),
+            StoreSpec::GlobusCli(cli) => cli.fmt(f),
         }
     }
 }

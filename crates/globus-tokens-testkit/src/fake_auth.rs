@@ -72,7 +72,7 @@ pub use self::oidc::{
     IDENTITY_EMAIL, IDENTITY_NAME, IDENTITY_PROVIDER, IdTokenBuilder, IdTokenFault,
     SIGNING_ALGORITHM, SIGNING_KEY_IDS,
 };
-use self::services::{introspect_endpoint, userinfo_endpoint};
+use self::services::{introspect_endpoint, userinfo_endpoint, validate_endpoint};
 
 /// The identity id (`sub`) in every `id_token` the server issues.
 pub const IDENTITY_ID: &str = "8f7e9c1a-3b5d-4e2f-9a6b-0c1d2e3f4a5b";
@@ -91,6 +91,7 @@ const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 const JWKS_PATH: &str = "/jwk.json";
 const INTROSPECT_PATH: &str = "/v2/oauth2/token/introspect";
 const USERINFO_PATH: &str = "/v2/oauth2/userinfo";
+const VALIDATE_PATH: &str = "/v2/oauth2/token/validate";
 const IDENTITIES_PREFIX: &str = "/v2/api/identities/";
 /// The scope that lets a token list every consent of its identity (`?all=true`).
 pub const VIEW_CONSENTS_SCOPE: &str = "urn:globus:auth:scope:auth.globus.org:view_consents";
@@ -827,6 +828,7 @@ fn handle(shared: &Shared, request: HttpRequest) -> Reply {
         ("GET", JWKS_PATH) => json_reply(200, &shared.state().oidc.jwks()),
         ("POST", INTROSPECT_PATH) => introspect_endpoint(&shared.state(), &request, &recorded),
         ("GET", USERINFO_PATH) => userinfo_endpoint(&shared.state(), &request),
+        ("POST", VALIDATE_PATH) => validate_endpoint(&shared.state(), &request, &recorded),
         ("GET", path) if consents_identity(path).is_some() => {
             let identity_id = consents_identity(path).unwrap_or_default();
             consents_endpoint(&shared.state(), &request, &recorded, identity_id)

@@ -163,6 +163,28 @@ pub(super) fn introspect_endpoint(
     json_reply(200, &answer)
 }
 
+/// `POST v2/oauth2/token/validate` (globus-cli checks its refresh tokens with it): an
+/// authenticated client learns whether an access or refresh token is valid.
+pub(super) fn validate_endpoint(
+    state: &State,
+    request: &HttpRequest,
+    recorded: &RecordedRequest,
+) -> Reply {
+    let form = &recorded.form;
+    if let Err(reply) = authenticate(state, request, form) {
+        return reply;
+    }
+    let Some(token) = lookup(form, "token") else {
+        return oauth_error(400, "invalid_request", "token is required");
+    };
+    let active = state.access_token_valid(token)
+        || state
+            .refresh_tokens
+            .get(token)
+            .is_some_and(|rt| !rt.invalid);
+    json_reply(200, &json!({"active": active}))
+}
+
 /// `GET v2/oauth2/userinfo` with an `auth.globus.org` token; 401 otherwise.
 pub(super) fn userinfo_endpoint(state: &State, request: &HttpRequest) -> Reply {
     let identity = bearer_token(request).and_then(|token| {
