@@ -312,18 +312,13 @@ impl DependentTokens {
                 settling = true;
                 return None;
             }
-            let response = match self.client.oauth2_get_dependent_tokens(
-                user_token,
-                self.refresh_tokens,
-                self.scope.as_deref(),
-            ) {
-                Ok(response) => response,
+            let mut entries = match self.dependent_grant(user_token) {
+                Ok(entries) => entries,
                 Err(err) => {
                     failure = Some(err);
                     return None;
                 }
             };
-            let mut entries = response.by_resource_server();
             let stamp = |entry: &mut TokenData, covered: &[String]| {
                 entry.extra.insert(GRANTED_AT.to_owned(), self.now().into());
                 entry.extra.insert(
@@ -344,12 +339,7 @@ impl DependentTokens {
         }
         if let Some(entries) = granted {
             self.store_others(store, anchor, &entries)?;
-            return entries.get(resource_server).cloned().ok_or_else(|| {
-                AuthError::UnexpectedResourceServers {
-                    context: format!("the dependent-token grant for {resource_server}"),
-                    found: entries.keys().cloned().collect(),
-                }
-            });
+            return entry_for(&entries, resource_server);
         }
         if settling {
             return self.wait_for_entry(store, user_token, resource_server);
@@ -415,21 +405,31 @@ impl DependentTokens {
             std::thread::sleep(wait);
             wait = (wait * 2).min(Duration::from_millis(200));
         }
+        let entries = self.dependent_grant(user_token)?;
+        self.store_others(store, "", &entries)?;
+        entry_for(&entries, resource_server)
+    }
+
+    /// One dependent-token grant for `user_token`, by resource server.
+    fn dependent_grant(&self, user_token: &Secret) -> Result<BTreeMap<String, TokenData>> {
         let response = self.client.oauth2_get_dependent_tokens(
             user_token,
             self.refresh_tokens,
             self.scope.as_deref(),
         )?;
-        let entries = response.by_resource_server();
-        self.store_others(store, "", &entries)?;
-        entries
-            .get(resource_server)
-            .cloned()
-            .ok_or_else(|| AuthError::UnexpectedResourceServers {
-                context: format!("the dependent-token grant for {resource_server}"),
-                found: entries.keys().cloned().collect(),
-            })
+        Ok(response.by_resource_server())
     }
+}
+
+/// A grant's entry for `resource_server`, or the error saying what the grant covered.
+fn entry_for(entries: &BTreeMap<String, TokenData>, resource_server: &str) -> Result<TokenData> {
+    entries
+        .get(resource_server)
+        .cloned()
+        .ok_or_else(|| AuthError::UnexpectedResourceServers {
+            context: format!("the dependent-token grant for {resource_server}"),
+            found: entries.keys().cloned().collect(),
+        })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
