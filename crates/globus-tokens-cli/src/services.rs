@@ -14,14 +14,18 @@ const AUTH_RESOURCE_SERVER: &str = "auth.globus.org";
 /// `introspect RS`: what Globus Auth says of the stored access token (as stored: an expired
 /// token shows as inactive).
 pub(crate) fn introspect(ctx: &Context, resource_server: &str) -> Result<(), CliError> {
-    let client = ctx.auth_client("introspection")?;
+    let store = ctx.open(OpenMode::Existing)?;
+    // globus-cli's templated client is confidential: it introspects globus-cli's own tokens.
+    let client = match crate::globus_cli::spec(ctx) {
+        Some(cli) => crate::globus_cli::renewal_client(ctx, cli, &store)?,
+        None => ctx.auth_client("introspection")?,
+    };
     if !client.is_confidential() {
         return Err(CliError::usage(
             "introspection needs a confidential client: give --client-secret (or \
              GLOBUS_CLIENT_SECRET) with --client-id",
         ));
     }
-    let store = ctx.open(OpenMode::Existing)?;
     let data = store
         .get_token_data(resource_server)?
         .ok_or_else(|| missing(ctx, &store, resource_server))?;

@@ -110,6 +110,22 @@ fn a_globus_cli_login_is_read_and_renewed_with_its_own_client() {
     assert_eq!(code, 0);
     let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(shown["namespace"], "userprofile/production");
+    // globus-cli's templated client is confidential: it introspects the renewed token.
+    let (code, stdout, stderr) = env.run(
+        &[
+            "--store",
+            "globus-cli",
+            "--format",
+            "json",
+            "introspect",
+            TRANSFER,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let seen: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(seen["active"], true);
+    assert_eq!(seen["client_id"], TEMPLATED);
 }
 
 #[test]
